@@ -1,0 +1,1 @@
+"""Command-line interface (argparse). Commands only: every action is a call into the public library API."""
