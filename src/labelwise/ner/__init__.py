@@ -1,1 +1,0 @@
-"""labelwise.ner"""
