@@ -1,1 +1,17 @@
-"""labelwise.simulate"""
+"""Simulation: replay a labeled dataset as an oracle, learning curves, savings against random, reports."""
+
+from labelwise.simulate.engine import (
+    METRICS,
+    Progress,
+    area_under_curve,
+    label_schedule,
+    savings_against_random,
+    score_predictions,
+    simulate,
+)
+from labelwise.simulate.report import markdown_report, plot_curves, write_report
+
+__all__ = [
+    "METRICS", "Progress", "area_under_curve", "label_schedule", "markdown_report", "plot_curves",
+    "savings_against_random", "score_predictions", "simulate", "write_report",
+]

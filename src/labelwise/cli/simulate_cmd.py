@@ -1,0 +1,144 @@
+"""`labelwise simulate`: replay a labeled dataset and compare query strategies against random."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def _count_or_percent(value: str) -> int | float:
+    """"50" -> 50 texts; "5%" -> 0.05 of the pool."""
+    text = value.strip()
+    try:
+        if text.endswith("%"):
+            fraction = float(text[:-1]) / 100.0
+            if not 0 < fraction <= 1:
+                raise ValueError
+            return fraction
+        count = int(text)
+        if count < 1:
+            raise ValueError
+        return count
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive count like 50 or a percentage like 5%, got {value!r}") from None
+
+
+def _resolve(amount: int | float, pool: int) -> int:
+    return max(1, round(amount * pool)) if isinstance(amount, float) else amount
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "simulate", help="replay a labeled dataset: how many labels does active learning save?",
+        description="Replay a fully labeled dataset as an oracle: each strategy asks for labels batch by batch "
+                    "from the same initial random sample, the model is scored on the test split after each "
+                    "batch, and savings against random picking are reported (results.json, curves.png, "
+                    "report.md).")
+    p.add_argument("--train", required=True, type=Path, help="labeled pool (JSONL, CSV, TSV or Parquet)")
+    p.add_argument("--test", required=True, type=Path, help="labeled test split")
+    p.add_argument("--task", default="multiclass", choices=["multiclass", "multilabel", "ner"])
+    p.add_argument("--model", default="auto",
+                   help="tfidf-lr | minilm-lr | auto (by language: MiniLM for English, TF-IDF for Chinese); "
+                        "ner: crf | transformer")
+    p.add_argument("--strategies", default="random,least-confidence,margin,entropy,default",
+                   help="comma-separated strategy names (random is always added: savings are against it)")
+    p.add_argument("--initial", type=_count_or_percent, default=50, help="initial random sample (count or %%)")
+    p.add_argument("--batch", type=_count_or_percent, default=50, help="labels per round (count or %%)")
+    p.add_argument("--budget", type=_count_or_percent, default=1000, help="total labels (count or %%)")
+    p.add_argument("--seeds", type=int, default=5, help="repetitions with different initial samples")
+    p.add_argument("--pool-size", type=int, default=None, help="sample the train split (seeded) to at most N")
+    p.add_argument("--refit", choices=["scratch", "warm"], default="scratch",
+                   help="retrain from scratch each round, or keep training the previous weights")
+    p.add_argument("--text-field", default="text")
+    p.add_argument("--label-field", default=None, help="default: label (multiclass) / labels (multilabel)")
+    p.add_argument("--seed-protocol", action="store_true",
+                   help="ner: the seed study's protocol (start at 5%% of the pool, +5%% per round to 50%%)")
+    p.add_argument("--out", type=Path, default=Path("simulation"), help="output directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from labelwise.data import load_corpus
+
+    console = Console(stderr=True, quiet=args.quiet)
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    options = {"task": args.task, "text_field": args.text_field, "require_labels": True}
+    if args.label_field:
+        options["label_field"] = args.label_field
+    train = load_corpus(args.train, **options)
+    test = load_corpus(args.test, **options)
+    pool = min(len(train), args.pool_size or len(train))
+    initial, batch, budget = (_resolve(a, pool) for a in (args.initial, args.batch, args.budget))
+    if args.seeds < 1:
+        console.print("[red]--seeds must be at least 1[/red]")
+        return 2
+
+    started = time.perf_counter()
+    with _progress_bar(console) as progress:
+        if args.task == "ner":
+            from labelwise.simulate.ner import simulate_ner
+
+            results = simulate_ner(train, test, model="crf" if args.model == "auto" else args.model,
+                                   strategies=strategies, initial=initial, batch=batch, budget=budget,
+                                   seeds=args.seeds, pool_size=args.pool_size,
+                                   protocol="seed" if args.seed_protocol else None, progress=progress)
+        else:
+            from labelwise.simulate import simulate
+
+            results = simulate(train, test, model=args.model, strategies=strategies, initial=initial,
+                               batch=batch, budget=budget, seeds=args.seeds, pool_size=args.pool_size,
+                               refit=args.refit, progress=progress)
+    from labelwise.simulate import write_report
+
+    out = write_report(results, args.out)
+    _print_summary(console, results, time.perf_counter() - started, out)
+    return 0
+
+
+def _progress_bar(console):
+    """A rich progress bar fed by the engine's Progress callbacks."""
+    from contextlib import contextmanager
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from labelwise.simulate import Progress as EngineProgress
+
+    @contextmanager
+    def bar():
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as rich:
+            task = rich.add_task("simulate", total=None)
+            yield EngineProgress(on_start=lambda total: rich.update(task, total=total),
+                                 on_step=lambda desc: rich.update(task, advance=1, description=desc))
+
+    return bar()
+
+
+def _print_summary(console, results: dict, seconds: float, out: Path) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{results['task']} · {results['model']} · full data {results['metric']} "
+                        f"{results['full_data_score']:.3f}")
+    for column in ("strategy", "score @ budget", "labels needed", "savings", "AUC"):
+        table.add_column(column, justify="right" if column != "strategy" else "left")
+    for name, curve in results["curves"].items():
+        sv = results.get("savings", {}).get(name, {})
+        savings = sv.get("savings")
+        table.add_row(name, f"{curve['mean'][-1]:.3f} ± {curve['std'][-1]:.3f}",
+                      str(sv.get("labels_needed") or "–"), "–" if savings is None else f"{savings:.2f}",
+                      f"{curve.get('auc', float('nan')):.3f}")
+    Console = type(console)
+    Console(file=sys.stdout).print(table)
+    console.print(f"wrote {out / 'results.json'}, {out / 'curves.png'}, {out / 'report.md'} in {seconds:.0f}s")

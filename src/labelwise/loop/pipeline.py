@@ -1,0 +1,36 @@
+"""Model names as users write them ("tfidf-lr", "minilm-lr", "auto") resolved to a featurizer + classifier."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+# Per-featurizer classifier settings. L2 strength differs by feature space: sparse TF-IDF wants weak
+# regularisation, dense unit-norm sentence embeddings a moderate one.
+_CLASSIFIER_DEFAULTS = {
+    "tfidf": {"C": 10.0},
+    "minilm": {"C": 5.0},
+    "e5": {"C": 5.0},
+}
+MODEL_NAMES = ("auto", "tfidf-lr", "minilm-lr", "e5-lr")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    features: str
+    classifier: str = "lr"
+    classifier_options: dict = field(default_factory=dict)
+
+
+def resolve_model(name: str, texts: Sequence[str] = ()) -> ModelSpec:
+    """Turn a model name into a spec; "auto" picks the featurizer for the texts' language."""
+    if name == "auto":
+        from labelwise.features import default_featurizer_for
+
+        name = f"{default_featurizer_for(texts)}-lr"
+    features, sep, classifier = name.rpartition("-")
+    if not sep or classifier != "lr" or features not in _CLASSIFIER_DEFAULTS:
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
+    return ModelSpec(name=name, features=features, classifier=classifier,
+                     classifier_options=dict(_CLASSIFIER_DEFAULTS[features]))

@@ -1,0 +1,160 @@
+"""Oracle replay: run active learning on a fully labeled dataset, answering each query with the true label,
+and measure the test score after every batch. Every strategy starts, for a given seed, from the same initial
+random sample, so curves differ only by what the strategies chose.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+
+from labelwise.data import Corpus
+from labelwise.loop import ActiveLearner, resolve_model
+from labelwise.models import LinearModel
+
+METRICS = {"multiclass": "accuracy", "multilabel": "micro_f1"}
+
+
+def score_predictions(task: str, y_true: np.ndarray, proba: np.ndarray) -> float:
+    """Accuracy (multiclass: argmax) or micro-F1 (multi-label: threshold 0.5)."""
+    if task == "multiclass":
+        return float(accuracy_score(y_true, proba.argmax(axis=1)))
+    return float(f1_score(y_true, (proba >= 0.5).astype(np.int8), average="micro", zero_division=0.0))
+
+
+@dataclass
+class Progress:
+    """Callbacks the engine reports to (the CLI turns them into a progress bar)."""
+
+    on_start: Callable[[int], None] = lambda total: None
+    on_step: Callable[[str], None] = lambda description: None
+
+
+def label_schedule(initial: int, batch: int, budget: int) -> list[int]:
+    """Numbers of labels at which the model is scored: initial, initial + batch, …, budget."""
+    if initial < 1 or batch < 1 or budget < initial:
+        raise ValueError(f"need initial >= 1, batch >= 1 and budget >= initial; got {initial}, {batch}, {budget}")
+    points = list(range(initial, budget, batch))
+    if not points or points[-1] != budget:
+        points.append(budget)
+    return points
+
+
+def savings_against_random(curves: dict, budget: int, *, baseline: str = "random") -> dict:
+    """The seed study's definition: target = random's mean score at the full budget; labels_needed = fewest
+    labels at which a strategy's mean curve reaches it; savings = 1 − labels_needed / budget (None if never).
+    """
+    if baseline not in curves:
+        return {}
+    target = curves[baseline]["mean"][-1]
+
+    def needed(curve: dict) -> int | None:
+        hits = [n for n, m in zip(curve["labels"], curve["mean"], strict=True) if m >= target - 1e-12]
+        return int(hits[0]) if hits else None
+
+    random_needed = needed(curves[baseline])
+    out = {}
+    for name, curve in curves.items():
+        n = needed(curve)
+        out[name] = {"target_score": float(target), "labels_needed": n,
+                     "random_labels_needed": random_needed,
+                     "savings": None if n is None else float(1.0 - n / budget)}
+    return out
+
+
+def area_under_curve(labels: Sequence[int], scores: Sequence[float]) -> float:
+    """Normalised area under a learning curve (trapezoids, divided by the label range): a mean score."""
+    x, y = np.asarray(labels, dtype=float), np.asarray(scores, dtype=float)
+    if x.size < 2:
+        return float(y[0]) if y.size else float("nan")
+    return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2) / (x[-1] - x[0]))
+
+
+def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
+             strategies: Sequence[str] = ("random", "least-confidence", "margin", "entropy"),
+             initial: int = 50, batch: int = 50, budget: int = 1000, seeds: int = 5,
+             pool_size: int | None = None, refit: str = "scratch", progress: Progress | None = None,
+             featurizer_options: dict | None = None, model_options: dict | None = None) -> dict:
+    """Replay ``train`` as an oracle and score on ``test``; returns the results.json structure."""
+    if train.task != test.task:
+        raise ValueError(f"train is {train.task!r} but test is {test.task!r}")
+    if train.task not in METRICS:
+        raise ValueError(f"simulate handles {sorted(METRICS)} here; got task {train.task!r}")
+    if not train.is_labeled or not test.is_labeled:
+        raise ValueError("simulate needs every train and test record labeled")
+    strategies = list(dict.fromkeys(strategies))
+    if "random" not in strategies:
+        strategies.insert(0, "random")  # savings are measured against random: always run it
+    progress = progress or Progress()
+    label_set = sorted(set(train.label_set) | set(test.label_set))
+    train = Corpus(ids=train.ids, texts=train.texts, task=train.task, labels=train.labels, label_set=label_set)
+    test = Corpus(ids=test.ids, texts=test.texts, task=test.task, labels=test.labels, label_set=label_set)
+    if pool_size is not None and pool_size < len(train):
+        rows = np.sort(np.random.default_rng(12345).choice(len(train), size=pool_size, replace=False))
+        train = train.subset(rows)
+    if budget > len(train):
+        raise ValueError(f"budget {budget} is larger than the pool ({len(train)} texts)")
+    schedule = label_schedule(initial, batch, budget)
+    spec = resolve_model(model, train.texts)
+
+    progress.on_start(len(strategies) * seeds * len(schedule) + 2)
+    progress.on_step(f"featurizing with {spec.features}")
+    from labelwise.features import make_featurizer
+
+    start = time.perf_counter()
+    featurizer = make_featurizer(spec.features, **(featurizer_options or {}))
+    X_pool = featurizer.fit(train.texts).transform(train.texts)
+    X_test = featurizer.transform(test.texts)
+    featurize_seconds = time.perf_counter() - start
+    y_pool = train.label_matrix()
+    y_test = test.label_matrix()
+
+    progress.on_step("fitting on the full pool")
+    options = {**spec.classifier_options, **(model_options or {})}
+    full = LinearModel(train.task, len(label_set), **options).fit(X_pool, y_pool)
+    full_data_score = score_predictions(train.task, y_test, full.predict_proba(X_test))
+
+    per_seed: dict[str, list[list[float]]] = {s: [] for s in strategies}
+    seconds = {s: {"featurize": featurize_seconds, "fit": 0.0, "score": 0.0, "select": 0.0} for s in strategies}
+    for seed in range(seeds):
+        initial_rows = np.random.default_rng(seed).choice(len(train), size=initial, replace=False)
+        initial_ids = [train.ids[i] for i in initial_rows]
+        for name in strategies:
+            learner = ActiveLearner(train, model=spec.name, strategy=name, retrain_every=0, refit=refit,
+                                    seed=seed, features=X_pool, model_options=model_options)
+            learner.teach(initial_ids, [train.labels[i] for i in initial_rows])
+            curve = []
+            for target in schedule:
+                if learner.n_labeled < target:
+                    ids = learner.query(target - learner.n_labeled)
+                    learner.teach(ids, [train.labels[i] for i in learner.positions(ids)])
+                learner.retrain()
+                curve.append(score_predictions(train.task, y_test, learner.model.predict_proba(X_test)))
+                progress.on_step(f"{name} · seed {seed} · {target} labels")
+            per_seed[name].append(curve)
+            for key in ("fit", "score", "select"):
+                seconds[name][key] += learner.timings[key]
+
+    curves = {}
+    for name, runs in per_seed.items():
+        arr = np.asarray(runs)
+        curves[name] = {"labels": schedule, "mean": arr.mean(axis=0).tolist(), "std": arr.std(axis=0).tolist(),
+                        "per_seed": arr.tolist()}
+    for name in curves:
+        curves[name]["auc"] = area_under_curve(schedule, curves[name]["mean"])
+    return {
+        "task": train.task,
+        "model": spec.name,
+        "metric": METRICS[train.task],
+        "full_data_score": full_data_score,
+        "curves": curves,
+        "savings": savings_against_random(curves, budget),
+        "seconds": seconds,
+        "settings": {"initial": initial, "batch": batch, "budget": budget, "seeds": seeds,
+                     "pool_size": len(train), "test_size": len(test), "refit": refit,
+                     "strategies": strategies, "labels": label_set},
+    }

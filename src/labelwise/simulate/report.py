@@ -1,0 +1,123 @@
+"""Writing a simulation's results: results.json (the contract), curves.png and report.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def plot_curves(results: dict, path: Path) -> None:
+    """Learning curves, mean ± std band per strategy, with the full-data score and random's target."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    for name, curve in results["curves"].items():
+        mean, std = curve["mean"], curve["std"]
+        lower = [m - s for m, s in zip(mean, std, strict=True)]
+        upper = [m + s for m, s in zip(mean, std, strict=True)]
+        style = {"color": "0.35", "linestyle": "--"} if name == "random" else {}
+        (line,) = ax.plot(curve["labels"], mean, label=name, linewidth=1.8, **style)
+        ax.fill_between(curve["labels"], lower, upper, alpha=0.15, color=line.get_color())
+    ax.axhline(results["full_data_score"], color="black", linewidth=1, linestyle=":",
+               label=f"full data ({results['full_data_score']:.3f})")
+    savings = results.get("savings") or {}
+    if savings:
+        target = next(iter(savings.values()))["target_score"]
+        ax.axhline(target, color="0.6", linewidth=0.8, linestyle="-.", label=f"random @ budget ({target:.3f})")
+    ax.set_xlabel("labeled texts")
+    ax.set_ylabel(results["metric"].replace("_", " "))
+    settings = results.get("settings", {})
+    ax.set_title(f"{results['task']} · {results['model']} · {settings.get('seeds', '?')} seeds (mean ± std)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def markdown_report(results: dict, *, max_rows: int = 12) -> str:
+    """Tables: score per strategy at label counts, savings against random, area under curve, time split."""
+    curves = results["curves"]
+    names = list(curves)
+    labels = next(iter(curves.values()))["labels"]
+    step = max(1, -(-len(labels) // max_rows))
+    rows = sorted(set(range(0, len(labels), step)) | {len(labels) - 1})
+    s = results.get("settings", {})
+    lines = [
+        f"# Simulation: {results['task']} with {results['model']}",
+        "",
+        f"Pool {s.get('pool_size', '?')} texts, test {s.get('test_size', '?')}, initial {s.get('initial')}, "
+        f"batch {s.get('batch')}, budget {s.get('budget')}, {s.get('seeds')} seeds (every strategy starts from "
+        f"the same initial random sample per seed), refit: {s.get('refit')}.",
+        "",
+        f"Metric: **{results['metric']}**. Full-data score (all {s.get('pool_size', '?')} pool labels): "
+        f"**{results['full_data_score']:.3f}**.",
+        "",
+        "## Learning curves (mean ± std over seeds)",
+        "",
+        "![learning curves](curves.png)",
+        "",
+        "| labels | " + " | ".join(names) + " |",
+        "|---:|" + "---:|" * len(names),
+    ]
+    for i in rows:
+        cells = [f"{curves[n]['mean'][i]:.3f} ± {curves[n]['std'][i]:.3f}" for n in names]
+        lines.append(f"| {labels[i]} | " + " | ".join(cells) + " |")
+    savings = results.get("savings") or {}
+    if savings:
+        target = next(iter(savings.values()))["target_score"]
+        lines += ["", "## Label savings against random", "",
+                  f"Target: random's mean score at the full budget, {target:.3f}. Savings = 1 − labels needed "
+                  "to reach it / budget.", "",
+                  "| strategy | labels needed | savings | area under curve |", "|---|---:|---:|---:|"]
+        for n in names:
+            sv = savings[n]
+            lines.append(f"| {n} | {_fmt(sv['labels_needed'])} | {_fmt(sv['savings'], 2)} | "
+                         f"{_fmt(curves[n].get('auc'))} |")
+    seconds = results.get("seconds") or {}
+    if seconds:
+        lines += ["", "## Time (seconds, summed over seeds; featurize is shared by all strategies)", "",
+                  "| strategy | featurize | fit | score | select |", "|---|---:|---:|---:|---:|"]
+        for n, t in seconds.items():
+            lines.append(f"| {n} | {t['featurize']:.2f} | {t['fit']:.2f} | {t['score']:.2f} | {t['select']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(results: dict, out_dir: str | os.PathLike) -> Path:
+    """Write results.json, curves.png and report.md into ``out_dir`` (each file replaced atomically)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False).encode("utf-8"))
+    plot_curves(results, out / "curves.png")
+    _atomic_write(out / "report.md", markdown_report(results).encode("utf-8"))
+    return out
