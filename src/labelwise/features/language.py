@@ -1,0 +1,44 @@
+"""Cheap script detection: enough to pick a featurizer (MiniLM is English-only; CJK needs something else)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+# Han (incl. extension A and compatibility ideographs), kana, hangul syllables and jamo.
+CJK_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\u31f0-\u31ff\uac00-\ud7af\u1100-\u11ff"
+_CJK = re.compile(f"[{CJK_CLASS}]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+#: Above this share of CJK characters among letters, a corpus is treated as CJK.
+CJK_THRESHOLD = 0.3
+
+
+def cjk_share(texts: Sequence[str], *, max_texts: int = 2000) -> float:
+    """Share of CJK characters among all letters of (an evenly spaced sample of at most ``max_texts``) texts.
+
+    Returns 0.0 when there are no letters at all.
+    """
+    n = len(texts)
+    if n == 0:
+        return 0.0
+    step = max(1, n // max_texts)
+    sample = [texts[i] for i in range(0, n, step)][:max_texts]
+    joined = "\n".join(sample)
+    letters = len(_LETTER.findall(joined))
+    return len(_CJK.findall(joined)) / letters if letters else 0.0
+
+
+def is_cjk(texts: Sequence[str]) -> bool:
+    """True when the texts are mostly Chinese, Japanese or Korean (see :data:`CJK_THRESHOLD`)."""
+    return cjk_share(texts) > CJK_THRESHOLD
+
+
+def default_featurizer_for(texts: Sequence[str]) -> str:
+    """The featurizer name labelwise recommends for these texts.
+
+    ``"minilm"`` (all-MiniLM-L6-v2, English-only) for non-CJK text; ``"tfidf"`` (word + character n-grams)
+    for CJK text, where MiniLM's English WordPiece vocabulary reduces most characters to ``[UNK]``-like pieces.
+    The measurement behind the choice is in benchmarks/RESULTS.md (features section).
+    """
+    return "tfidf" if is_cjk(texts) else "minilm"

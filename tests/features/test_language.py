@@ -1,0 +1,16 @@
+import pytest
+
+from labelwise.features import cjk_share, default_featurizer_for, is_cjk
+
+
+def test_cjk_share_counts_letters_only():
+    # letters: a, b, 中, 文 -> 2 CJK of 4; digits and punctuation ignored
+    assert cjk_share(["ab 12!", "中文。"]) == pytest.approx(0.5)
+    assert cjk_share([]) == 0.0
+    assert cjk_share(["123 !!!"]) == 0.0
+
+
+def test_default_featurizer_per_language():
+    assert default_featurizer_for(["What is the capital of France?", "Stocks rally"]) == "minilm"
+    assert default_featurizer_for(["今天股市大涨", "中国队夺冠", "iPhone 发布"]) == "tfidf"
+    assert is_cjk(["日本語のテキスト"]) and is_cjk(["한국어 문장"])
