@@ -1,0 +1,154 @@
+import hashlib
+import pickle
+
+import numpy as np
+import pytest
+
+from labelwise.features import EmbeddingCache, EmbeddingFeaturizer, make_featurizer
+from labelwise.features.encoders import OnnxEncoder
+
+
+class CountingEncoder:
+    """Deterministic fake: the vector of a text is [len(text), first 3 bytes of its sha256]; counts texts seen."""
+
+    identity = "fake:v1"
+    dim = 4
+
+    def __init__(self):
+        self.seen: list[str] = []
+        self.calls = 0
+
+    def encode(self, texts, *, batch_size, on_batch=None):
+        self.calls += 1
+        self.seen.extend(texts)
+        out = np.array([[len(t), *hashlib.sha256(t.encode()).digest()[:3]] for t in texts], dtype=np.float32)
+        if on_batch:
+            on_batch(len(texts))
+        return out
+
+
+def expected(t):
+    return np.array([len(t), *hashlib.sha256(t.encode()).digest()[:3]], dtype=np.float32)
+
+
+TEXTS = ["a much longer text than the others", "b", "medium text", "b", "zz"]
+
+
+def test_rows_follow_texts_after_length_sorting_and_duplicates_embedded_once(tmp_path):
+    enc = CountingEncoder()
+    f = EmbeddingFeaturizer(encoder=enc, cache_dir=tmp_path)
+    X = f.transform(TEXTS)
+    np.testing.assert_array_equal(X, np.stack([expected(t) for t in TEXTS]))
+    assert sorted(enc.seen) == sorted(set(TEXTS))  # "b" once
+    assert enc.seen == sorted(set(TEXTS), key=len)  # handed over shortest first
+    assert f.last_stats == {**f.last_stats, "texts": 5, "unique": 4, "cached": 0, "embedded": 4}
+
+
+def test_cache_hit_same_and_new_instance(tmp_path):
+    enc = CountingEncoder()
+    EmbeddingFeaturizer(encoder=enc, cache_dir=tmp_path).transform(TEXTS)
+    assert enc.calls == 1
+    again = EmbeddingFeaturizer(encoder=enc, cache_dir=tmp_path)
+    X = again.transform(TEXTS[::-1] + ["new one"])
+    assert enc.calls == 2 and enc.seen[-1:] == ["new one"]  # only the new text reached the model
+    assert again.last_stats["cached"] == 4 and again.last_stats["embedded"] == 1
+    np.testing.assert_array_equal(X[0], expected(TEXTS[-1]))
+    again.transform(TEXTS)
+    assert enc.calls == 2
+
+
+def test_cache_namespace_separates_models_and_settings(tmp_path):
+    a, b = CountingEncoder(), CountingEncoder()
+    b.identity = "fake:v2"
+    EmbeddingFeaturizer(encoder=a, cache_dir=tmp_path).transform(["x"])
+    EmbeddingFeaturizer(encoder=b, cache_dir=tmp_path).transform(["x"])
+    EmbeddingFeaturizer(encoder=a, cache_dir=tmp_path, max_length=32).transform(["x"])
+    assert (a.calls, b.calls) == (2, 1)
+    assert len(EmbeddingCache(tmp_path)) == 3
+
+
+def test_cache_disabled_and_env_default(tmp_path, monkeypatch):
+    enc = CountingEncoder()
+    f = EmbeddingFeaturizer(encoder=enc, cache=False)
+    f.transform(["x"]), f.transform(["x"])
+    assert enc.calls == 2 and f.cache is None
+    monkeypatch.setenv("LABELWISE_CACHE_DIR", str(tmp_path / "env"))
+    g = EmbeddingFeaturizer(encoder=enc)
+    assert g.cache.path.parent == tmp_path / "env"
+
+
+def test_chunks_write_cache_progressively(tmp_path):
+    enc = CountingEncoder()
+    f = EmbeddingFeaturizer(encoder=enc, cache_dir=tmp_path, chunk_size=2, show_progress=True)
+    texts = [f"t{i:03d}" for i in range(7)]
+    X = f.transform(texts)
+    assert enc.calls == 4 and len(EmbeddingCache(tmp_path)) == 7
+    np.testing.assert_array_equal(X[3], expected("t003"))
+
+
+def test_float16_cache_rows_equal_fresh_rows(tmp_path):
+    enc = CountingEncoder()
+    fresh = EmbeddingFeaturizer(encoder=enc, cache_dir=tmp_path, cache_dtype="float16").transform(["héllo"])
+    cached = EmbeddingFeaturizer(encoder=enc, cache_dir=tmp_path, cache_dtype="float16").transform(["héllo"])
+    assert enc.calls == 1
+    np.testing.assert_array_equal(fresh, cached)
+
+
+def test_empty_input_and_pickling(tmp_path):
+    f = EmbeddingFeaturizer(encoder=CountingEncoder(), cache_dir=tmp_path)
+    assert f.transform([]).shape == (0, 4)
+    g = pickle.loads(pickle.dumps(f))
+    np.testing.assert_array_equal(g.transform(["x"]), f.transform(["x"]))
+
+
+def test_option_errors():
+    with pytest.raises(ValueError, match="batch_size"):
+        make_featurizer("minilm", batch_size=0, cache=False)
+    with pytest.raises(ValueError, match="backend"):
+        make_featurizer("minilm", backend="tensorrt", cache=False)
+    with pytest.raises(ValueError, match="needs the bundled MiniLM"):
+        make_featurizer("minilm", model="bert-base-uncased", backend="onnx", cache=False)
+
+
+# -- the real bundled model (offline; a handful of texts) -------------------------------------------------
+REAL = ["A cat sat on the mat.", "Stocks rallied after the central bank cut interest rates by half a point.",
+        "What is the capital of France?"]
+
+
+@pytest.fixture(scope="module")
+def onnx_rows():
+    return make_featurizer("minilm", backend="onnx", cache=False, threads=1, batch_size=2).transform(REAL)
+
+
+def test_minilm_onnx_shape_norm_and_order(onnx_rows):
+    assert onnx_rows.shape == (3, 384) and onnx_rows.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(onnx_rows, axis=1), 1.0, rtol=1e-5)
+    # batch_size=2 over length-sorted texts: each row must equal that text embedded alone
+    enc = OnnxEncoder(threads=1)
+    for i, t in enumerate(REAL):
+        np.testing.assert_allclose(enc.encode([t], batch_size=1)[0], onnx_rows[i], atol=1e-4)
+    sims = onnx_rows @ onnx_rows.T
+    assert sims[0, 1] < 0.5 and sims[0, 2] < 0.5  # unrelated sentences are not near-duplicates
+
+
+def test_minilm_onnx_int8_agrees_with_torch_fp32(onnx_rows):
+    torch_rows = make_featurizer("minilm", backend="torch", cache=False, threads=1).transform(REAL)
+    cos = (onnx_rows * torch_rows).sum(axis=1)
+    assert (cos > 0.95).all(), cos
+
+
+def test_hf_hub_name_resolves_to_bundled_copy_offline(monkeypatch):
+    import huggingface_hub.constants as c
+
+    assert c.HF_HUB_OFFLINE  # set by conftest before any import
+    f = make_featurizer("minilm", model="sentence-transformers/all-MiniLM-L6-v2", cache=False)
+    assert f.describe()["encoder"].startswith("onnx:all-MiniLM-L6-v2-onnx-int8")
+    with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE"):
+        make_featurizer("minilm", model="sentence-transformers/not-a-cached-model", cache=False).transform(["x"])
+
+
+def test_fully_cached_transform_never_loads_the_model(tmp_path):
+    make_featurizer("minilm", cache_dir=tmp_path, threads=1).transform(REAL[:1])
+    g = make_featurizer("minilm", cache_dir=tmp_path, threads=1)
+    g.transform(REAL[:1])
+    assert g.last_stats["embedded"] == 0 and g.encoder._session is None
