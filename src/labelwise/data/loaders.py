@@ -290,12 +290,12 @@ def _jsonl_records(path: Path, name: str, max_bytes: int) -> Iterator[_Item]:
             if not text.strip():
                 continue
             try:
-                record = json.loads(text)
+                record = json.loads(text.rstrip("\r\n"))
             except json.JSONDecodeError as err:
                 if lineno == 1 and text.lstrip().startswith("[") and not text.rstrip().endswith("]"):
                     raise DataError("this looks like a JSON array; expected JSON Lines (one object per line)",
                                     source=name, line=1) from None
-                yield _Loc(line=lineno), _Problem(f"invalid JSON: {err.msg} (column {err.colno})")
+                yield _Loc(line=lineno), _Problem(f"invalid JSON: {err.msg.removesuffix(' at')} (column {err.colno})")
                 continue
             if not isinstance(record, dict):
                 yield _Loc(line=lineno), _Problem(f"expected a JSON object {{...}} per line, got "
@@ -359,7 +359,10 @@ def _csv_records(path: Path, name: str, delimiter: str, opts: ParseOptions, max_
                     reason = f"unterminated quoted field: a '\"' in this record is never closed (file ends at line {end})"
                 else:
                     span = f" (the record runs over lines {start}-{end})" if end > start else ""
-                    reason = f"bad CSV quoting: {err}{span}"
+                    what = str(err)
+                    if "new-line character seen in unquoted field" in what:
+                        what = "a carriage return (\\r) inside an unquoted field; quote the field"
+                    reason = f"bad CSV quoting: {what}{span}"
                 yield _Loc(line=start), _Problem(reason)
                 seen_bytes = feeder.bytes
                 continue
