@@ -1,0 +1,203 @@
+"""Selectors that use embedding geometry: k-means cold start, core-set, and a diversity wrapper.
+
+``X`` arguments are (n, d) embeddings: a dense array or a SciPy sparse matrix (e.g. TF-IDF rows).
+All return distinct int64 positions, ask-first order, and are deterministic under ``seed``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.metrics.pairwise import euclidean_distances
+from sklearn.utils.extmath import row_norms
+
+from .selection import Seed, as_count, as_rng, as_scores, select
+
+__all__ = ["coreset", "diverse_top", "kmeans_cold_start"]
+
+#: Entries of a distance block computed at once (8 MiB of float64): no N x N matrix is ever built.
+_DIST_BLOCK = 1 << 20
+
+
+def as_embeddings(X: object, *, name: str) -> np.ndarray | sp.csr_matrix:
+    """(n, d) float embeddings as a dense float64 array or CSR matrix; a clear ValueError otherwise."""
+    if sp.issparse(X):
+        M = sp.csr_matrix(X, dtype=np.float64)
+        data = M.data
+    else:
+        M = np.asarray(X)
+        if M.dtype.kind not in "fiub":
+            raise ValueError(f"{name}: expected numeric embeddings, got dtype {M.dtype}")
+        M = M.astype(np.float64, copy=False)
+        data = M
+    if M.ndim != 2:
+        raise ValueError(f"{name}: expected embeddings of shape (n_samples, n_features), got shape {M.shape}")
+    if data.size and not np.isfinite(data).all():
+        raise ValueError(f"{name}: embeddings contain NaN or infinite values")
+    return M
+
+
+def _sklearn_seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(2**31 - 1))
+
+
+def _min_sq_dist(
+    X: np.ndarray | sp.csr_matrix, X_sq: np.ndarray, Y: np.ndarray | sp.csr_matrix, out: np.ndarray
+) -> None:
+    """``out[i] = min(out[i], min_j ||X_i - Y_j||^2)``, in blocks of Y rows so memory stays bounded."""
+    N = X.shape[0]
+    Y_sq = row_norms(Y, squared=True)
+    step = max(1, _DIST_BLOCK // max(N, 1))
+    for start in range(0, Y.shape[0], step):
+        stop = min(Y.shape[0], start + step)
+        d = euclidean_distances(
+            X,
+            Y[start:stop],
+            X_norm_squared=X_sq[:, None],
+            Y_norm_squared=Y_sq[None, start:stop],
+            squared=True,
+        )
+        np.minimum(out, d.min(axis=1), out=out)
+
+
+def coreset(
+    X_pool: np.ndarray | sp.spmatrix,
+    X_labeled: np.ndarray | sp.spmatrix | None,
+    n: int,
+    *,
+    seed: Seed = None,
+) -> np.ndarray:
+    """Greedy k-center core-set: repeatedly ask the pool text farthest from everything labeled or picked.
+
+    ``pick = argmax_i min_{j in labeled + picked} ||x_i - x_j||_2``, n times (a 2-approximation of the
+    k-center problem). Shapes: ``X_pool`` (N, d), ``X_labeled`` (L, d) or None -> (min(n, N),) int64.
+    Distances are computed in blocks (memory O(N + block), never N x N). With no labeled texts the first
+    pick is a random pool text (``seed``).
+
+    Paper: Sener & Savarese 2018, "Active learning for convolutional neural networks: a core-set approach"
+    (ICLR).
+    """
+    X = as_embeddings(X_pool, name="coreset")
+    N = X.shape[0]
+    n = min(as_count(n, name="coreset"), N)
+    if n <= 0:
+        return np.empty(0, dtype=np.int64)
+    X_sq = row_norms(X, squared=True)
+    min_d = np.full(N, np.inf)
+    picks: list[int] = []
+    if X_labeled is not None and X_labeled.shape[0] > 0:
+        Y = as_embeddings(X_labeled, name="coreset")
+        if Y.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"coreset: labeled embeddings have {Y.shape[1]} features, pool embeddings {X.shape[1]}"
+            )
+        _min_sq_dist(X, X_sq, Y, min_d)
+    else:
+        picks.append(int(as_rng(seed).integers(N)))
+    taken = np.zeros(N, dtype=bool)
+    while True:
+        for p in picks[int(taken.sum()) :]:
+            taken[p] = True
+            _min_sq_dist(X, X_sq, X[p : p + 1], min_d)
+        if len(picks) == n:
+            break
+        min_d[taken] = -1.0  # duplicates of picked texts (distance 0) still outrank picked ones
+        picks.append(int(np.argmax(min_d)))
+    return np.asarray(picks, dtype=np.int64)
+
+
+def kmeans_cold_start(
+    X: np.ndarray | sp.spmatrix, n: int, *, seed: Seed = None, minibatch_above: int = 20_000
+) -> np.ndarray:
+    """Cold start without labels: k-means with k = n, then the pool text nearest each centroid.
+
+    Representatives are returned for the largest clusters first. Pools larger than ``minibatch_above`` use
+    ``MiniBatchKMeans``; if a cluster ends up empty (possible there) or duplicates leave fewer clusters, the
+    remaining places are filled by :func:`coreset` from the representatives already chosen.
+    Shapes: ``X`` (N, d) dense or sparse -> (min(n, N),) int64.
+
+    Papers: Zhu, Wang, Yao & Tsou 2008, "Active learning with sampling by uncertainty and density for word
+    sense disambiguation and text classification" (COLING); Yuan, Lin & Boyd-Graber 2020, "Cold-start active
+    learning through self-supervised language modeling" (EMNLP) cluster embeddings for the first batch.
+    """
+    M = as_embeddings(X, name="kmeans_cold_start")
+    N = M.shape[0]
+    n = min(as_count(n, name="kmeans_cold_start"), N)
+    if n <= 0:
+        return np.empty(0, dtype=np.int64)
+    if n == N:
+        return np.arange(N, dtype=np.int64)
+    rng = as_rng(seed)
+    if minibatch_above < N:
+        km = MiniBatchKMeans(n_clusters=n, random_state=_sklearn_seed(rng), n_init=3, batch_size=4096)
+    else:
+        km = KMeans(n_clusters=n, random_state=_sklearn_seed(rng), n_init=1)
+    labels = km.fit_predict(M)
+    centers = km.cluster_centers_
+    X_sq = row_norms(M, squared=True)
+    c_sq = row_norms(centers, squared=True)
+    own = np.empty(N, dtype=np.float64)  # squared distance of each point to its own centroid
+    step = max(1, _DIST_BLOCK // n)
+    for start in range(0, N, step):
+        stop = min(N, start + step)
+        d = euclidean_distances(
+            M[start:stop],
+            centers,
+            X_norm_squared=X_sq[start:stop, None],
+            Y_norm_squared=c_sq[None, :],
+            squared=True,
+        )
+        own[start:stop] = d[np.arange(stop - start), labels[start:stop]]
+    order = np.lexsort((own, labels))  # by cluster, nearest first
+    first = order[np.r_[0, np.flatnonzero(np.diff(labels[order])) + 1]]  # nearest member of each cluster
+    sizes = np.bincount(labels, minlength=n)[labels[first]]
+    reps = first[np.lexsort((labels[first], -sizes))]
+    if reps.shape[0] < n:
+        extra = coreset(M, M[reps], n - reps.shape[0], seed=rng)
+        reps = np.concatenate([reps, extra])
+    return reps.astype(np.int64, copy=False)
+
+
+def diverse_top(
+    scores: np.ndarray,
+    X: np.ndarray | sp.spmatrix,
+    n: int,
+    *,
+    candidates: int = 10,
+    seed: Seed = None,
+) -> np.ndarray:
+    """A spread-out batch of high scorers: the top ``candidates * n`` by score, k-means'd into n clusters,
+    the highest-scoring text of each cluster.
+
+    Avoids spending a whole batch on near-duplicates that sit in the same uncertain region. Output is in
+    descending score order; if duplicates leave fewer than n clusters, the next best candidates fill up.
+    ``candidates=1`` is plain :func:`labelwise.strategies.select`.
+    Shapes: ``scores`` (N,), ``X`` (N, d) dense or sparse -> (min(n, N),) int64.
+
+    Paper: Zhdanov 2019, "Diverse mini-batch active learning" (arXiv 1901.05954) pre-filters the top
+    ``beta * k`` informative points and clusters them; it picks the point nearest each centroid, here the
+    highest-scoring member is picked so the batch stays as informative as possible.
+    """
+    s = as_scores(scores, name="diverse_top")
+    M = as_embeddings(X, name="diverse_top")
+    if M.shape[0] != s.shape[0]:
+        raise ValueError(f"diverse_top: {s.shape[0]} scores but {M.shape[0]} embedding rows")
+    if candidates < 1:
+        raise ValueError(f"diverse_top: candidates must be >= 1, got {candidates}")
+    N = s.shape[0]
+    n = min(as_count(n, name="diverse_top"), N)
+    if n <= 0:
+        return np.empty(0, dtype=np.int64)
+    rng = as_rng(seed)
+    top = select(s, candidates * n, rng)  # descending score
+    if top.shape[0] <= n or n == 1:
+        return top[:n]
+    km = KMeans(n_clusters=n, random_state=_sklearn_seed(rng), n_init=1)
+    labels = km.fit_predict(M[top])
+    _, first = np.unique(labels, return_index=True)  # first = best-scoring member of each cluster
+    chosen = np.zeros(top.shape[0], dtype=bool)
+    chosen[first] = True
+    if first.shape[0] < n:
+        chosen[np.flatnonzero(~chosen)[: n - first.shape[0]]] = True
+    return top[chosen]

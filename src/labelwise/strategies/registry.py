@@ -1,0 +1,362 @@
+"""Named query strategies: what the loop, ``labelwise simulate`` and the app call by name.
+
+A :class:`QueryStrategy` turns a :class:`QueryContext` (the arrays computed for the unlabeled pool) into pool
+positions, ask-first order. ``needs`` names the arrays the loop should compute for it; nothing else is read.
+
+    >>> from labelwise.strategies import QueryContext, get_strategy
+    >>> strategy = get_strategy("margin")
+    >>> positions = strategy(QueryContext(proba=P, seed=0, round=3), 50)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from .batch_bald import batch_bald
+from .committee import bald, mean_kl, vote_entropy
+from .diversity import coreset, diverse_top, kmeans_cold_start
+from .multilabel import multilabel_cardinality, multilabel_uncertainty
+from .selection import as_count, select
+from .uncertainty import entropy, interval_window, least_confidence, margin, probability_interval
+
+__all__ = [
+    "NEEDS",
+    "TASKS",
+    "QueryContext",
+    "QueryStrategy",
+    "available_strategies",
+    "get_strategy",
+    "make_default_strategy",
+    "register_strategy",
+]
+
+TASKS = frozenset({"multiclass", "multilabel"})
+NEEDS = frozenset({"proba", "samples", "embeddings", "labeled_embeddings"})
+Embeddings = np.ndarray | sp.spmatrix
+
+
+@dataclass
+class QueryContext:
+    """Everything a strategy may look at for one query over the unlabeled pool (row i = pool position i).
+
+    proba: (n, C) class probabilities (multiclass) or (n, L) per-label probabilities (multilabel), or None.
+    samples: (k, n, C) committee / MC-dropout probabilities, or None.
+    embeddings: (n, d) pool embeddings, dense or SciPy sparse, or None.
+    labeled_embeddings: (m, d) embeddings of the already labeled texts, or None.
+    task: "multiclass" or "multilabel".
+    n_labeled: how many texts are labeled so far (drives cold-start decisions).
+    round: 0-based query round (drives the probability-interval window and the per-round random stream).
+    seed: base seed (a non-negative int) or None for fresh randomness each call.
+    labeled_cardinality: mean number of labels per labeled text (multilabel), or None.
+    n_pool: pool size, needed only when no array is given (e.g. for "random").
+    """
+
+    proba: np.ndarray | None = None
+    samples: np.ndarray | None = None
+    embeddings: Embeddings | None = None
+    labeled_embeddings: Embeddings | None = None
+    task: str = "multiclass"
+    n_labeled: int = 0
+    round: int = 0
+    seed: int | None = None
+    labeled_cardinality: float | None = None
+    n_pool: int | None = None
+
+    def pool_size(self) -> int:
+        """Number of pool rows, checked to agree across every array given."""
+        sizes = {}
+        if self.proba is not None:
+            sizes["proba"] = np.shape(self.proba)[0]
+        if self.samples is not None:
+            shape = np.shape(self.samples)
+            if len(shape) != 3:
+                raise ValueError(f"QueryContext.samples must have shape (k, n, C), got {shape}")
+            sizes["samples"] = shape[1]
+        if self.embeddings is not None:
+            sizes["embeddings"] = self.embeddings.shape[0]
+        if self.n_pool is not None:
+            sizes["n_pool"] = int(self.n_pool)
+        if not sizes:
+            raise ValueError("QueryContext: give n_pool or at least one of proba, samples, embeddings")
+        if len(set(sizes.values())) > 1:
+            raise ValueError(f"QueryContext: the pool arrays disagree on the number of rows: {sizes}")
+        return next(iter(sizes.values()))
+
+    def rng(self) -> np.random.Generator:
+        """This round's random stream: the same (seed, round) always gives the same stream."""
+        if self.seed is None:
+            return np.random.default_rng()
+        return np.random.default_rng([int(self.seed), int(self.round)])
+
+    def require(self, what: str, strategy: str) -> Any:
+        """The array named ``what``, or a ValueError saying which strategy needs it."""
+        value = getattr(self, what)
+        if value is None:
+            raise ValueError(f"strategy {strategy!r} needs QueryContext.{what}, which is None")
+        return value
+
+
+Runner = Callable[[QueryContext, int], "tuple[np.ndarray, np.ndarray | None]"]
+
+
+@dataclass
+class QueryStrategy:
+    """A named strategy: ``strategy(ctx, n) -> positions`` (int64, distinct, ask-first order).
+
+    ``needs``: arrays of the context to compute (subset of ``NEEDS``). ``tasks``: the tasks it supports.
+    ``last_scores``: the (n_pool,) scores of the last call, for inspection (None for strategies without
+    per-text scores, such as k-means or core-set).
+    """
+
+    name: str
+    needs: frozenset[str]
+    tasks: frozenset[str]
+    run: Runner = field(repr=False)
+    description: str = ""
+    last_scores: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.needs <= NEEDS:
+            raise ValueError(f"strategy {self.name!r}: unknown needs {sorted(self.needs - NEEDS)}")
+        if not self.tasks <= TASKS:
+            raise ValueError(f"strategy {self.name!r}: unknown tasks {sorted(self.tasks - TASKS)}")
+
+    def __call__(self, ctx: QueryContext, n: int) -> np.ndarray:
+        if ctx.task not in self.tasks:
+            raise ValueError(
+                f"strategy {self.name!r} supports tasks {sorted(self.tasks)}, not {ctx.task!r}; "
+                f"strategies for {ctx.task!r}: {available_strategies(ctx.task)}"
+                if ctx.task in TASKS
+                else f"QueryContext.task must be one of {sorted(TASKS)}, got {ctx.task!r}"
+            )
+        n = as_count(n, name=self.name)
+        pool = ctx.pool_size()
+        if n <= 0 or pool == 0:
+            self.last_scores = None
+            return np.empty(0, dtype=np.int64)
+        positions, scores = self.run(ctx, min(n, pool))
+        self.last_scores = scores
+        return np.asarray(positions, dtype=np.int64)
+
+
+_FACTORIES: dict[str, Callable[..., QueryStrategy]] = {}
+
+
+def register_strategy(name: str, factory: Callable[..., QueryStrategy]) -> None:
+    """Make ``get_strategy(name, **options)`` return ``factory(**options)``."""
+    _FACTORIES[name] = factory
+
+
+def get_strategy(name: str, **options: Any) -> QueryStrategy:
+    """A fresh strategy object by name; ``options`` go to its factory (e.g. ``candidates=5``)."""
+    try:
+        factory = _FACTORIES[name]
+    except KeyError:
+        raise ValueError(f"unknown strategy {name!r}; available: {sorted(_FACTORIES)}") from None
+    return factory(**options)
+
+
+def available_strategies(task: str | None = None) -> list[str]:
+    """Names of the registered strategies (those supporting ``task`` if given), in registration order."""
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
+    return [name for name, f in _FACTORIES.items() if task is None or task in f().tasks]
+
+
+# --- building blocks ------------------------------------------------------------------------------------
+
+_MC = frozenset({"multiclass"})
+_ML = frozenset({"multilabel"})
+_BOTH = TASKS
+
+
+def _pick(scores: np.ndarray, ctx: QueryContext, n: int, *, diverse: bool, candidates: int) -> np.ndarray:
+    if diverse and ctx.embeddings is not None:
+        return diverse_top(scores, ctx.embeddings, n, candidates=candidates, seed=ctx.rng())
+    return select(scores, n, ctx.rng())
+
+
+def _scoring(
+    name: str,
+    needs: set[str],
+    tasks: frozenset[str],
+    score: Callable[[QueryContext], np.ndarray],
+    description: str,
+    *,
+    diverse_default: bool = False,
+) -> Callable[..., QueryStrategy]:
+    """Factory for ``score -> select`` strategies and, with ``diverse=True``, ``score -> diverse_top``."""
+
+    def factory(*, diverse: bool = diverse_default, candidates: int = 10) -> QueryStrategy:
+        def run(ctx: QueryContext, n: int) -> tuple[np.ndarray, np.ndarray]:
+            if diverse:
+                ctx.require("embeddings", name)
+            scores = score(ctx)
+            return _pick(scores, ctx, n, diverse=diverse, candidates=candidates), scores
+
+        all_needs = frozenset(needs | ({"embeddings"} if diverse else set()))
+        return QueryStrategy(name, all_needs, tasks, run, description)
+
+    return factory
+
+
+def _proba(name: str, fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[QueryContext], np.ndarray]:
+    return lambda ctx: fn(ctx.require("proba", name))
+
+
+def _samples(name: str, fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[QueryContext], np.ndarray]:
+    return lambda ctx: fn(ctx.require("samples", name))
+
+
+def _random_factory() -> QueryStrategy:
+    def run(ctx: QueryContext, n: int) -> tuple[np.ndarray, None]:
+        return ctx.rng().choice(ctx.pool_size(), size=n, replace=False), None
+
+    return QueryStrategy("random", frozenset(), _BOTH, run, "uniformly at random (the baseline)")
+
+
+def _probability_interval_factory(
+    *, start: tuple[float, float] = (0.4, 0.6), step: float = 0.05
+) -> QueryStrategy:
+    def score(ctx: QueryContext) -> np.ndarray:
+        lo, hi = interval_window(ctx.round, start=start, step=step)
+        return probability_interval(ctx.require("proba", "probability-interval"), lo=lo, hi=hi)
+
+    return _scoring(
+        "probability-interval",
+        {"proba"},
+        _MC,
+        score,
+        f"top probability in a window widening from {start} by {step} per round",
+    )()
+
+
+def _cardinality_score(weight: float) -> Callable[[QueryContext], np.ndarray]:
+    def score(ctx: QueryContext) -> np.ndarray:
+        c = ctx.require("labeled_cardinality", "ml-cardinality")
+        return multilabel_cardinality(
+            ctx.require("proba", "ml-cardinality"), labeled_cardinality=c, weight=weight
+        )
+
+    return score
+
+
+def _ml_cardinality_factory(
+    *, weight: float = 0.5, diverse: bool = False, candidates: int = 10
+) -> QueryStrategy:
+    return _scoring(
+        "ml-cardinality",
+        {"proba"},
+        _ML,
+        _cardinality_score(weight),
+        "label uncertainty + cardinality mismatch",
+    )(diverse=diverse, candidates=candidates)
+
+
+def _batch_bald_factory(
+    *, candidates: int | None = 10, max_exact: int = 1024, num_samples: int = 1024
+) -> QueryStrategy:
+    def run(ctx: QueryContext, n: int) -> tuple[np.ndarray, np.ndarray]:
+        S = ctx.require("samples", "batch-bald")
+        picks = batch_bald(
+            S, n, seed=ctx.rng(), max_exact=max_exact, num_samples=num_samples, candidates=candidates
+        )
+        return picks, bald(S)
+
+    return QueryStrategy(
+        "batch-bald", frozenset({"samples"}), _MC, run, "greedy BatchBALD over committee samples"
+    )
+
+
+def _kmeans_factory(*, minibatch_above: int = 20_000) -> QueryStrategy:
+    def run(ctx: QueryContext, n: int) -> tuple[np.ndarray, None]:
+        X = ctx.require("embeddings", "kmeans")
+        return kmeans_cold_start(X, n, seed=ctx.rng(), minibatch_above=minibatch_above), None
+
+    return QueryStrategy("kmeans", frozenset({"embeddings"}), _BOTH, run, "k-means cluster representatives")
+
+
+def _coreset_factory() -> QueryStrategy:
+    def run(ctx: QueryContext, n: int) -> tuple[np.ndarray, None]:
+        X = ctx.require("embeddings", "coreset")
+        return coreset(X, ctx.labeled_embeddings, n, seed=ctx.rng()), None
+
+    return QueryStrategy(
+        "coreset", frozenset({"embeddings", "labeled_embeddings"}), _BOTH, run, "greedy k-center core-set"
+    )
+
+
+def make_default_strategy(
+    *,
+    cold_start_factor: float = 2.0,
+    candidates: int = 10,
+    diverse: bool = True,
+    multilabel_aggregate: Literal["mean", "max"] = "max",
+) -> QueryStrategy:
+    """labelwise's recommended strategy (``"default"``), a composite whose thresholds are tunable here.
+
+    - Cold start, while there is no model (``ctx.proba is None``) or ``n_labeled < cold_start_factor * n``:
+      :func:`kmeans_cold_start` representatives of the pool embeddings (random if there are none), because
+      uncertainty from a model trained on a handful of labels is worse than random (issue 2's TF-IDF lesson).
+    - Then, multiclass: :func:`margin` scores; multilabel: :func:`multilabel_uncertainty` with
+      ``multilabel_aggregate``. With ``diverse`` and embeddings available the batch is spread out by
+      :func:`diverse_top` over the top ``candidates * n``; otherwise the top-n by :func:`select`.
+    """
+    if cold_start_factor < 0:
+        raise ValueError(f"cold_start_factor must be >= 0, got {cold_start_factor}")
+
+    def run(ctx: QueryContext, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+        if ctx.proba is None or ctx.n_labeled < cold_start_factor * n:
+            if ctx.embeddings is not None:
+                return kmeans_cold_start(ctx.embeddings, n, seed=ctx.rng()), None
+            return ctx.rng().choice(ctx.pool_size(), size=n, replace=False), None
+        if ctx.task == "multilabel":
+            scores = multilabel_uncertainty(ctx.proba, aggregate=multilabel_aggregate)
+        else:
+            scores = margin(ctx.proba)
+        return _pick(scores, ctx, n, diverse=diverse, candidates=candidates), scores
+
+    description = (
+        f"k-means cold start below {cold_start_factor:g}x the batch in labels, then "
+        f"margin / ml-{multilabel_aggregate}{' with a diverse batch' if diverse else ''}"
+    )
+    return QueryStrategy("default", frozenset({"proba", "embeddings"}), _BOTH, run, description)
+
+
+def _register_all() -> None:
+    register_strategy("random", _random_factory)
+    specs: list[tuple[str, set[str], frozenset[str], Callable[[QueryContext], np.ndarray], str]] = [
+        ("least-confidence", {"proba"}, _MC, _proba("least-confidence", least_confidence), "1 - max p"),
+        ("margin", {"proba"}, _MC, _proba("margin", margin), "smallest gap between the two best classes"),
+        ("entropy", {"proba"}, _MC, _proba("entropy", entropy), "predictive entropy"),
+        ("vote-entropy", {"samples"}, _MC, _samples("vote-entropy", vote_entropy), "committee vote entropy"),
+        ("mean-kl", {"samples"}, _MC, _samples("mean-kl", mean_kl), "mean KL of members to the consensus"),
+        ("bald", {"samples"}, _MC, _samples("bald", bald), "mutual information of label and model"),
+    ]
+    for aggregate in ("mean", "max"):
+        name = f"ml-{aggregate}"
+        score = _proba(name, lambda P, a=aggregate: multilabel_uncertainty(P, aggregate=a))
+        specs.append((name, {"proba"}, _ML, score, f"per-label uncertainty, {aggregate} over labels"))
+    for name, needs, tasks, score, description in specs:
+        register_strategy(name, _scoring(name, needs, tasks, score, description))
+    register_strategy("probability-interval", _probability_interval_factory)
+    register_strategy("ml-cardinality", _ml_cardinality_factory)
+    register_strategy("batch-bald", _batch_bald_factory)
+    register_strategy("kmeans", _kmeans_factory)
+    register_strategy("coreset", _coreset_factory)
+    for name, needs, tasks, score, description in specs:
+        if name in ("margin", "entropy", "ml-max"):
+            diverse_name = f"{name}-diverse"
+            description += ", spread out by k-means over the top candidates"
+            register_strategy(
+                diverse_name, _scoring(diverse_name, needs, tasks, score, description, diverse_default=True)
+            )
+    register_strategy("default", make_default_strategy)
+
+
+_register_all()

@@ -1,0 +1,81 @@
+"""Turning scores into positions: ``select`` (top-n, O(n), seeded random tie-breaking)."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import TypeAlias
+
+import numpy as np
+
+__all__ = ["Seed", "as_rng", "select"]
+
+#: What every randomised function accepts as ``seed``: None (fresh entropy), an int, a sequence of ints
+#: (e.g. ``(seed, round)``) or a ready ``np.random.Generator`` (used as is).
+Seed: TypeAlias = int | Sequence[int] | np.random.Generator | None
+
+
+def as_rng(seed: Seed) -> np.random.Generator:
+    """A Generator from any :data:`Seed`."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+def as_scores(scores: object, *, name: str) -> np.ndarray:
+    """Validate a 1-d real score vector without NaN (infinities are allowed: -inf = never ask)."""
+    arr = np.asarray(scores)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected scores of shape (n_samples,), got an array of shape {arr.shape}")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.iscomplexobj(arr):
+        raise ValueError(f"{name}: expected real-valued scores, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(
+            f"{name}: scores contain NaN at positions {np.flatnonzero(np.isnan(arr))[:10].tolist()}"
+        )
+    return arr
+
+
+def as_count(n: object, *, name: str) -> int:
+    """``n`` as a Python int; a float or other non-integer raises a TypeError naming the caller."""
+    try:
+        return operator.index(n)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name}: n must be an integer, got {n!r}") from None
+
+
+def select(scores: np.ndarray, n: int, seed: Seed = None) -> np.ndarray:
+    """Positions of the ``n`` highest scores, highest first; ties broken at random (deterministic per seed).
+
+    Shapes: ``scores`` (N,) -> (min(n, N),) int64, distinct positions. ``n <= 0`` gives an empty array,
+    ``n >= N`` all N positions in descending score order. NaN scores raise a ValueError.
+
+    Runs in O(N + n log n): ``np.argpartition`` finds the n-th highest score ``t``; only the values equal to
+    ``t`` compete for the remaining places, and they are drawn at random from *all* positions holding ``t``
+    (not just the ones argpartition happened to return), so the result depends only on the scores and the
+    seed. The chosen positions are then ordered by score, descending, with a random key among equal scores.
+    (modAL's ``multi_argmax``/``shuffled_argmax`` split scoring from selection the same way.)
+    """
+    s = as_scores(scores, name="select")
+    N = s.shape[0]
+    n = min(as_count(n, name="select"), N)
+    if n <= 0:
+        return np.empty(0, dtype=np.int64)
+    rng = as_rng(seed)
+    if n == N:
+        top = np.arange(N, dtype=np.int64)
+    else:
+        part = np.argpartition(s, N - n)[N - n :]
+        t = s[part].min()
+        n_equal = int(np.count_nonzero(s == t))
+        n_equal_in = int(np.count_nonzero(s[part] == t))
+        if n_equal == n_equal_in:
+            top = part.astype(np.int64, copy=False)
+        else:
+            # The boundary value t is shared with rows left out: draw the n_equal_in places among all of them.
+            above = part[s[part] > t]
+            tied = np.flatnonzero(s == t)
+            chosen = rng.choice(tied, size=n_equal_in, replace=False)
+            top = np.concatenate([above, chosen]).astype(np.int64, copy=False)
+    order = np.lexsort((rng.random(top.shape[0]), -s[top].astype(np.float64)))
+    return top[order]
