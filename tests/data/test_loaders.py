@@ -528,3 +528,17 @@ def test_trec6_train_from_the_shared_datasets():
     assert len(corpus) == 5452 and corpus.ids[:3] == [0, 1, 2] and corpus.ids[-1] == 5451
     assert corpus.label_set == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
     assert corpus.texts[0] == "How did serfdom develop in and then leave Russia ?" and corpus.labels[0] == "DESC"
+
+
+def test_a_huge_line_is_reported_without_reading_it_whole(tmp_path):
+    path = write(tmp_path / "a.jsonl", '{"text": "ok"}\n{"text": "' + "z" * 5000 + '"}\n{"text": ""}\n')
+    err = error_of(path, max_record_bytes=1000)
+    assert_located(err, path, 2, "record is 5,013 bytes, more than max_record_bytes=1,000")
+    assert [p.line for p in err.problems] == [2, 3]  # reading goes on after the long line
+
+
+def test_csv_huge_line_then_more_records(tmp_path):
+    path = write(tmp_path / "a.csv", "text,label\nok,a\n" + "z" * 5000 + ",b\nfine,c\n,d\n")
+    err = error_of(path, max_record_bytes=1000)
+    assert_located(err, path, 3, "record is 5,003 bytes, more than max_record_bytes=1,000")
+    assert [(p.line, p.reason) for p in err.problems[1:]] == [(5, "empty text")]
