@@ -542,3 +542,18 @@ def test_csv_huge_line_then_more_records(tmp_path):
     err = error_of(path, max_record_bytes=1000)
     assert_located(err, path, 3, "record is 5,003 bytes, more than max_record_bytes=1,000")
     assert [(p.line, p.reason) for p in err.problems[1:]] == [(5, "empty text")]
+
+
+def test_dataframe_read_back_from_parquet_with_array_cells_and_pd_na(tmp_path):
+    path = tmp_path / "a.parquet"
+    pd.DataFrame({"text": ["one", "two", "three"], "labels": [["x", "y"], None, []]}).to_parquet(path)
+    df = pd.read_parquet(path)  # list cells come back as numpy arrays, the gap as None
+    assert isinstance(df["labels"][0], np.ndarray)
+    assert load_corpus(df, task="multilabel").labels == [["x", "y"], None, []]
+    strings = pd.DataFrame({"text": pd.array(["a", "b"], dtype="string"), "label": pd.array(["p", pd.NA], dtype="string")})
+    assert load_corpus(strings).labels == ["p", None]
+
+
+def test_ner_with_text_field_text_still_reads_tokens(tmp_path):
+    path = write(tmp_path / "ner.jsonl", '{"tokens": ["Bob"], "tags": ["B-PER"]}\n')
+    assert load_corpus(path, task="ner", text_field="text").tokens == [["Bob"]]
