@@ -1,0 +1,168 @@
+"""`labelwise new | serve | export | demo`: the annotation app's commands (thin wrappers over
+:mod:`labelwise.server`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+TASK_CHOICES = ("multiclass", "multilabel")
+
+
+def _label_list(value: str) -> list[str]:
+    labels = [v.strip() for v in value.split(",") if v.strip()]
+    if not labels:
+        raise argparse.ArgumentTypeError(f"expected comma-separated labels like pos,neg, got {value!r}")
+    return labels
+
+
+def _descriptions(value: str | None, labels: list[str]) -> dict[str, str]:
+    """``--descriptions`` is a JSON file {label: text}, or inline ``label=text;label=text``."""
+    if not value:
+        return {}
+    path = Path(value)
+    if path.exists():
+        out = json.loads(path.read_text(encoding="utf-8"))
+    else:
+        out = dict(part.split("=", 1) for part in value.split(";") if "=" in part)
+    unknown = sorted(set(out) - set(labels))
+    if unknown:
+        raise SystemExit(f"labelwise: error: descriptions for labels not in --labels: {unknown}")
+    return {str(k).strip(): str(v).strip() for k, v in out.items()}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("new", help="create an annotation project from a data file",
+                              description="Validate the data file, then create PROJECT/ with its database "
+                                          "and every text imported in one transaction (a bad file leaves "
+                                          "nothing behind).")
+    p.add_argument("project", type=Path, help="project folder to create")
+    p.add_argument("--data", required=True, help="texts to label (JSONL, CSV, TSV or Parquet)")
+    p.add_argument("--task", choices=TASK_CHOICES, default="multiclass")
+    p.add_argument("--labels", required=True, type=_label_list, help="comma-separated label set, e.g. pos,neg")
+    p.add_argument("--descriptions", help="label descriptions: a JSON file {label: text} or 'a=...;b=...'")
+    p.add_argument("--db", help="SQLAlchemy database URL (default: sqlite file PROJECT/labelwise.db)")
+    p.add_argument("--model", default="auto", help="auto | tfidf-lr | minilm-lr (default: auto, by language)")
+    p.add_argument("--strategy", default="default", help="query strategy name (default: labelwise's default)")
+    p.add_argument("--retrain-every", type=int, default=10, help="retrain after this many answers (default 10)")
+    p.add_argument("--text-field", default=None)
+    p.add_argument("--label-field", default=None)
+    p.add_argument("--id-field", default="id")
+    p.add_argument("--import-labels", action="store_true",
+                   help="keep labels found in the data file as answers (default: start unlabeled)")
+    p.set_defaults(handler=cmd_new)
+
+    p = subparsers.add_parser("serve", help="start the annotation app for a project",
+                              description="Serve the labeling UI and API. Bound to 127.0.0.1 by default; on any "
+                                          "other address every API route but login needs an annotator token.")
+    p.add_argument("project", type=Path)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--add-annotator", action="append", default=[], metavar="NAME",
+                   help="create annotator NAME (or give it a new token) and print its token; repeatable")
+    p.add_argument("--trainer", choices=("process", "thread", "off"), default="process",
+                   help="where the model retrains in the background (default: a separate process)")
+    p.add_argument("--require-token", action="store_true", help="require tokens even on 127.0.0.1")
+    p.set_defaults(handler=cmd_serve)
+
+    p = subparsers.add_parser("export", help="write a project's labels to a file",
+                              description="Export the current answers (one per labeled text). Written "
+                                          "atomically; the server may keep running.")
+    p.add_argument("project", type=Path)
+    p.add_argument("--format", choices=("jsonl", "csv", "label-studio", "doccano"), default="jsonl")
+    p.add_argument("--out", type=Path, help="output file (default: PROJECT/export/labels.<ext>)")
+    p.set_defaults(handler=cmd_export)
+
+    p = subparsers.add_parser("demo", help="try the app on a small bundled sample (English and Chinese)",
+                              description="Create a project from the bundled sample texts and serve it.")
+    p.add_argument("--lang", choices=("en", "zh", "both"), default="both")
+    p.add_argument("--dir", type=Path, help="project folder (default: a new temporary folder)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(handler=cmd_demo)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from labelwise.server.project import create_project
+
+    try:
+        store = create_project(
+            args.project, args.data, task=args.task, labels=args.labels,
+            descriptions=_descriptions(args.descriptions, args.labels), db_url=args.db,
+            text_field=args.text_field, label_field=args.label_field, id_field=args.id_field,
+            import_labels=args.import_labels,
+            settings={"model": args.model, "strategy": args.strategy, "retrain_every": args.retrain_every})
+    except (FileExistsError, ValueError) as err:
+        from labelwise.data import DataError
+
+        if isinstance(err, DataError):
+            raise
+        print(f"labelwise: error: {err}", file=sys.stderr)
+        return 2
+    print(f"created {args.project}: {store.n_items} texts, labels {', '.join(store.project.labels)}, "
+          f"{store.n_labeled} already labeled")
+    print(f"next: labelwise serve {args.project}")
+    store.close()
+    return 0
+
+
+def _open(project: Path):
+    """The project's store, or None after printing why it cannot be opened."""
+    from labelwise.server.project import open_project
+
+    try:
+        return open_project(project)
+    except FileNotFoundError as err:
+        print(f"labelwise: error: {err}", file=sys.stderr)
+        return None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from labelwise.server.project import LOOPBACK, serve
+
+    store = _open(args.project)
+    if store is None:
+        return 2
+    for name in args.add_annotator:
+        _, token = store.add_annotator(name)
+        print(f"annotator {name}: token {token}")
+    require = args.require_token or args.host not in LOOPBACK
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"labelwise: {store.project.name} ({store.n_labeled}/{store.n_items} labeled) at http://{shown}:{args.port}/"
+          + ("  (tokens required)" if require else ""), flush=True)
+    serve(store, host=args.host, port=args.port, trainer_mode=args.trainer, require_token=require)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from labelwise.server.export import EXTENSIONS, export_project
+
+    store = _open(args.project)
+    if store is None:
+        return 2
+    out = args.out or args.project / "export" / f"labels{EXTENSIONS[args.format]}"
+    path, n = export_project(store, args.format, out)
+    store.close()
+    print(f"wrote {n} labeled texts to {path}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from labelwise.demo import demo_records
+    from labelwise.server.project import PROJECT_FILE, create_project, open_project, serve
+
+    directory = args.dir or Path(tempfile.mkdtemp(prefix="labelwise-demo-"))
+    if (directory / PROJECT_FILE).exists():
+        store = open_project(directory)
+    else:
+        records, labels, descriptions = demo_records(args.lang)
+        store = create_project(directory, records, task="multiclass", labels=labels, descriptions=descriptions,
+                               name=f"demo-{args.lang}", settings={"retrain_every": 5})
+    print(f"labelwise demo: {store.n_items} texts ({args.lang}) in {directory}")
+    print(f"open http://{args.host}:{args.port}/ in a browser (Ctrl+C stops; resume with "
+          f"`labelwise demo --dir {directory}`)", flush=True)
+    serve(store, host=args.host, port=args.port)
+    return 0

@@ -1,0 +1,82 @@
+"""Exports of a project's current answers: jsonl, csv, label-studio (JSON tasks) and doccano (JSONL).
+
+Files are written atomically (a temporary file in the same folder, fsynced, then renamed over the target),
+so a crash never leaves a half-written export.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("jsonl", "csv", "label-studio", "doccano")
+EXTENSIONS = {"jsonl": ".jsonl", "csv": ".csv", "label-studio": ".json", "doccano": ".jsonl"}
+
+
+def _as_list(answer: Any) -> list[str]:
+    return [answer] if isinstance(answer, str) else list(answer)
+
+
+def render(records: Sequence[dict[str, Any]], fmt: str, *, task: str) -> str:
+    """The export file's content for ``records`` from :meth:`Store.export_records`."""
+    if fmt == "jsonl":
+        field = "label" if task == "multiclass" else "labels"
+        return "".join(json.dumps({"id": r["key"], "text": r["text"], field: r["answer"],
+                                   "annotator": r["annotator"], "created_at": r["created_at"]},
+                                  ensure_ascii=False) + "\n" for r in records)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["id", "text", "label" if task == "multiclass" else "labels", "annotator", "created_at"])
+        for r in records:
+            answer = r["answer"] if task == "multiclass" else "|".join(r["answer"])
+            writer.writerow([r["key"], r["text"], answer, r["annotator"], r["created_at"]])
+        return out.getvalue()
+    if fmt == "label-studio":
+        tasks = []
+        for i, r in enumerate(records, start=1):
+            tasks.append({
+                "id": i,
+                "data": {"text": r["text"], "id": r["key"]},
+                "annotations": [{
+                    "id": i,
+                    "completed_by": r["annotator"],
+                    "created_at": r["created_at"],
+                    "result": [{"from_name": "label", "to_name": "text", "type": "choices",
+                                "value": {"choices": _as_list(r["answer"])}}],
+                }],
+            })
+        return json.dumps(tasks, ensure_ascii=False, indent=1) + "\n"
+    if fmt == "doccano":
+        return "".join(json.dumps({"id": r["key"], "text": r["text"], "label": _as_list(r["answer"])},
+                                  ensure_ascii=False) + "\n" for r in records)
+    raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def write_atomic(path: str | os.PathLike, content: str) -> Path:
+    """Write ``content`` to ``path`` so that readers see either the old file or the complete new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def export_project(store: Any, fmt: str, out: str | os.PathLike) -> tuple[Path, int]:
+    """Write the project's current answers to ``out`` in ``fmt``; returns (path, number of records)."""
+    records = store.export_records()
+    return write_atomic(out, render(records, fmt, task=store.project.task)), len(records)

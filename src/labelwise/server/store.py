@@ -1,0 +1,577 @@
+"""The project store: every read and write of a project database, and the labeling queue.
+
+One ``Store`` per server process. Writes go through one in-process lock (SQLite admits one writer anyway)
+and every method that changes state commits before it returns, so whatever the HTTP layer acknowledges is
+on disk. In-memory caches (which texts are labeled, leased, skipped) mirror the database and are updated
+only after a commit succeeds; the database constraints (one lease per item, one current label per item and
+annotator) stay the final guard.
+
+The queue is: the latest ranking from the background trainer (swapped atomically by :meth:`set_ranking`),
+then a seeded random order of the whole pool, so the next text is always available, model or not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from labelwise.data import Corpus, DataError
+from labelwise.server import db
+from labelwise.server.tables import Annotator, Item, Label, Lease, ModelRun, Project, Skip
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "model": "auto",
+    "strategy": "default",
+    "retrain_every": 10,
+    "refit": "scratch",
+    "seed": 0,
+    "lease_seconds": 600,
+    "ranked_size": 1000,
+}
+
+
+class StoreError(Exception):
+    """A request the store refuses; ``status`` is the HTTP status the app answers with."""
+
+    status = 400
+
+
+class NotFound(StoreError):
+    status = 404
+
+
+class Conflict(StoreError):
+    status = 409
+
+
+class InvalidLabel(StoreError):
+    status = 422
+
+
+def utcnow() -> datetime:
+    """Naive UTC (what SQLite's DateTime stores)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class ProjectInfo:
+    name: str
+    task: str
+    labels: list[str]
+    descriptions: dict[str, str]
+    settings: dict[str, Any]
+    secret: str = field(repr=False)
+
+
+@dataclass
+class _Ranking:
+    """What the trainer produced, swapped in as one object: ranked item ids, and per-item probabilities
+    (rows aligned with ``Store.item_ids``) for suggestions."""
+
+    order: list[int]
+    proba: np.ndarray | None = None
+    version: int = 0
+    n_labels: int = 0
+
+
+class Store:
+    """A project's database plus the labeling queue. See the module docstring."""
+
+    def __init__(self, url: str, *, synchronous: str = "FULL", lease_seconds: float | None = None):
+        self.url = url
+        self.engine = db.make_engine(url, synchronous=synchronous)
+        if not db.has_schema(self.engine):
+            raise FileNotFoundError(f"no labelwise project in {url} (create one with `labelwise new`)")
+        db.migrate(self.engine)  # no-op when already at head; upgrades an older project
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self._lock = threading.RLock()
+        self.listeners: list[Callable[[int], None]] = []  # called with the number of labels after a change
+        with self._session() as s:
+            row = s.scalars(select(Project)).one()
+            self.project = ProjectInfo(row.name, row.task, list(row.labels), dict(row.descriptions or {}),
+                                       {**DEFAULT_SETTINGS, **(row.settings or {})}, row.secret)
+            ids = s.execute(select(Item.id).order_by(Item.position)).scalars().all()
+        self.lease_seconds = float(lease_seconds or self.project.settings["lease_seconds"])
+        self.item_ids: list[int] = list(ids)
+        self._row_of = {pk: i for i, pk in enumerate(self.item_ids)}
+        rng = np.random.default_rng(int(self.project.settings["seed"]))
+        self._fallback = [self.item_ids[i] for i in rng.permutation(len(self.item_ids))]
+        self._fallback_cursor = 0
+        self._ranking = _Ranking(order=[])
+        self._load_caches()
+        last = self.last_run(with_ranking=True)
+        if last is not None and last.get("ranking"):
+            self._ranking = _Ranking(order=[int(i) for i in last["ranking"]], version=last["id"],
+                                     n_labels=last["n_labels"])
+
+    # ------------------------------------------------------------------ creation
+    @classmethod
+    def create(cls, url: str, corpus: Corpus, *, name: str, labels: Sequence[str],
+               descriptions: dict[str, str] | None = None, settings: dict[str, Any] | None = None,
+               import_labels: bool = False, synchronous: str = "FULL") -> Store:
+        """Create the schema and import ``corpus`` in ONE transaction: a failure leaves no project behind.
+
+        ``import_labels`` keeps the labels present in the corpus (as answers by the annotator "import");
+        otherwise they are ignored and every text starts unlabeled.
+        """
+        if corpus.task not in ("multiclass", "multilabel"):
+            raise ValueError(f"the app labels 'multiclass' and 'multilabel' projects; got {corpus.task!r}")
+        labels = [str(label) for label in labels]
+        if len(labels) < 2 and corpus.task == "multiclass":
+            raise ValueError(f"a multiclass project needs at least 2 labels, got {labels}")
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"labels repeat: {labels}")
+        unknown = set(descriptions or {}) - set(labels)
+        if unknown:
+            raise ValueError(f"descriptions given for labels not in the label set: {sorted(unknown)}")
+        keys = [str(i) for i in corpus.ids]
+        if len(set(keys)) != len(keys):
+            raise DataError("duplicate ids (after converting them to text)", source=corpus.source)
+        engine = db.make_engine(url, synchronous=synchronous)
+        try:
+            if db.has_schema(engine):
+                raise FileExistsError(f"{url} already holds a labelwise project")
+            now = utcnow()
+            with engine.begin() as conn:
+                from alembic import command
+                from alembic.config import Config
+
+                cfg = Config(str(db.ALEMBIC_INI))
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.execute(insert(Project), [{
+                    "name": name, "task": corpus.task, "labels": labels,
+                    "descriptions": dict(descriptions or {}),
+                    "settings": {**DEFAULT_SETTINGS, **(settings or {})},
+                    "secret": secrets.token_hex(32), "created_at": now}])
+                rows = [{"key": key, "text": text, "position": i,
+                         "tokens": None if corpus.tokens is None else list(corpus.tokens[i]), "meta": None}
+                        for i, (key, text) in enumerate(zip(keys, corpus.texts, strict=True))]
+                for start in range(0, len(rows), 5000):
+                    conn.execute(insert(Item), rows[start:start + 5000])
+                if import_labels and corpus.labels is not None:
+                    conn.execute(insert(Annotator), [{"name": "import", "token_hash": None, "role": "import",
+                                                      "created_at": now}])
+                    importer = conn.execute(select(Annotator.id).where(Annotator.name == "import")).scalar_one()
+                    pk = dict(conn.execute(select(Item.key, Item.id)).all())
+                    answers = [{"item_id": pk[key], "annotator_id": importer, "value": value,
+                                "created_at": now, "is_current": True, "source": "import"}
+                               for key, value in zip(keys, corpus.labels, strict=True) if value is not None]
+                    if answers:
+                        conn.execute(insert(Label), answers)
+        finally:
+            engine.dispose()
+        return cls(url, synchronous=synchronous)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -------------------------------------------------------------- caches
+    def _load_caches(self) -> None:
+        now = utcnow()
+        with self._session() as s:
+            self._labeled: set[int] = set(s.scalars(select(Label.item_id).where(Label.is_current)).all())
+            self._leases: dict[int, tuple[int, str, datetime]] = {
+                r.item_id: (r.annotator_id, r.session, r.expires_at)
+                for r in s.scalars(select(Lease).where(Lease.expires_at > now))}
+            self._skipped: dict[int, set[int]] = {}
+            for item_id, annotator_id in s.execute(select(Skip.item_id, Skip.annotator_id)):
+                self._skipped.setdefault(annotator_id, set()).add(item_id)
+            self._n_labels = s.scalar(select(func.count(func.distinct(Label.item_id))).where(Label.is_current))
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def n_labeled(self) -> int:
+        """Texts with at least one current answer."""
+        return len(self._labeled)
+
+    # ----------------------------------------------------------- annotators
+    def add_annotator(self, name: str, *, token: str | None = None, role: str = "annotator") -> tuple[int, str]:
+        """Create an annotator (or give an existing one a new token); returns (id, token). The token is
+        stored only as a hash: show it to the person now."""
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise StoreError("an annotator name must be 1 to 200 characters")
+        token = token or secrets.token_urlsafe(24)
+        with self._lock, self._session.begin() as s:
+            row = s.scalars(select(Annotator).where(Annotator.name == name)).one_or_none()
+            if row is None:
+                row = Annotator(name=name, token_hash=hash_token(token), role=role, created_at=utcnow())
+                s.add(row)
+                s.flush()
+            else:
+                row.token_hash = hash_token(token)
+            return row.id, token
+
+    def annotator_id(self, name: str, *, create: bool = False) -> int | None:
+        name = name.strip()
+        with self._session() as s:
+            found = s.scalar(select(Annotator.id).where(Annotator.name == name))
+        if found is None and create:
+            try:
+                with self._lock, self._session.begin() as s:
+                    s.add(Annotator(name=name, token_hash=None, role="annotator", created_at=utcnow()))
+            except IntegrityError:
+                pass  # created concurrently
+            return self.annotator_id(name)
+        return found
+
+    def check_token(self, token: str) -> tuple[int, str] | None:
+        """(id, name) of the annotator holding ``token``, or None."""
+        if not token:
+            return None
+        with self._session() as s:
+            row = s.execute(select(Annotator.id, Annotator.name)
+                            .where(Annotator.token_hash == hash_token(token))).first()
+        return (row[0], row[1]) if row else None
+
+    def annotator_name(self, annotator_id: int) -> str | None:
+        with self._session() as s:
+            return s.scalar(select(Annotator.name).where(Annotator.id == annotator_id))
+
+    # ------------------------------------------------------------- labels
+    def validate(self, value: Any) -> Any:
+        """The answer in canonical form, or InvalidLabel saying what was expected."""
+        labels = self.project.labels
+        if self.project.task == "multiclass":
+            if not isinstance(value, str) or value not in labels:
+                raise InvalidLabel(f"expected one of {labels}, got {value!r}")
+            return value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidLabel(f"expected a list of labels from {labels}, got {value!r}")
+        unknown = [v for v in value if v not in labels]
+        if unknown:
+            raise InvalidLabel(f"labels {unknown} are not in the label set {labels}")
+        return [label for label in labels if label in set(value)]  # label-set order, no repeats
+
+    def _check_item(self, item_id: int) -> None:
+        if item_id not in self._row_of:
+            raise NotFound(f"no item {item_id}")
+
+    def submit(self, annotator_id: int, item_id: int, value: Any, *, session: str = "",
+               next_item: bool = False) -> dict[str, Any]:
+        """Record an answer (a new history row; an earlier answer by the same annotator is superseded, never
+        overwritten). With ``next_item`` the next text is leased in the same transaction. Returns
+        ``{"label_id", "next"}``; the label is committed when this returns."""
+        value = self.validate(value)
+        self._check_item(item_id)
+        now = utcnow()
+        with self._lock:
+            holder = self._leases.get(item_id)
+            if holder and holder[0] != annotator_id and holder[2] > now:
+                raise Conflict("another annotator holds this text right now")
+            with self._session.begin() as s:
+                old = s.scalars(select(Label).where(Label.item_id == item_id, Label.annotator_id == annotator_id,
+                                                    Label.is_current)).one_or_none()
+                if old is not None:
+                    old.is_current = False
+                    s.flush()
+                new = Label(item_id=item_id, annotator_id=annotator_id, value=value, created_at=now,
+                            is_current=True, source="annotator")
+                s.add(new)
+                s.flush()
+                if old is not None:
+                    old.superseded_by = new.id
+                s.execute(delete(Lease).where(Lease.item_id == item_id))
+                nxt = self._lease_next(s, annotator_id, session, now, exclude=item_id) if next_item else None
+                label_id = new.id
+            self._labeled.add(item_id)
+            self._leases.pop(item_id, None)
+            if nxt is not None:
+                self._leases[nxt] = (annotator_id, session, now + timedelta(seconds=self.lease_seconds))
+            self._n_labels = len(self._labeled)
+        self._notify()
+        return {"label_id": label_id, "next": self.item_view(nxt, annotator_id) if nxt else None}
+
+    def skip(self, annotator_id: int, item_id: int, *, session: str = "", next_item: bool = True
+             ) -> dict[str, Any]:
+        """Pass on a text: it goes back to the pool for the others, never again to this annotator."""
+        self._check_item(item_id)
+        now = utcnow()
+        with self._lock:
+            with self._session.begin() as s:
+                s.execute(delete(Skip).where(Skip.item_id == item_id, Skip.annotator_id == annotator_id))
+                s.add(Skip(item_id=item_id, annotator_id=annotator_id, created_at=now))
+                s.execute(delete(Lease).where(Lease.item_id == item_id, Lease.annotator_id == annotator_id))
+                self._skipped.setdefault(annotator_id, set()).add(item_id)
+                try:
+                    nxt = self._lease_next(s, annotator_id, session, now) if next_item else None
+                except BaseException:
+                    self._skipped[annotator_id].discard(item_id)
+                    raise
+            if self._leases.get(item_id, (None,))[0] == annotator_id:
+                self._leases.pop(item_id, None)
+            if nxt is not None:
+                self._leases[nxt] = (annotator_id, session, now + timedelta(seconds=self.lease_seconds))
+        return {"next": self.item_view(nxt, annotator_id) if nxt else None}
+
+    def undo(self, annotator_id: int, *, session: str = "") -> dict[str, Any] | None:
+        """Take back this annotator's most recent action (an answer or a skip). A retracted answer stays in
+        the history (``retracted_at``); the answer it had replaced becomes current again. The text is leased
+        back to the annotator and returned, or None when there is nothing to undo."""
+        now = utcnow()
+        with self._lock:
+            with self._session.begin() as s:
+                last = s.scalars(select(Label).where(Label.annotator_id == annotator_id, Label.is_current)
+                                 .order_by(Label.created_at.desc(), Label.id.desc()).limit(1)).first()
+                last_skip = s.scalars(select(Skip).where(Skip.annotator_id == annotator_id)
+                                      .order_by(Skip.created_at.desc(), Skip.id.desc()).limit(1)).first()
+                if last is None and last_skip is None:
+                    return None
+                if last_skip is not None and (last is None or last_skip.created_at >= last.created_at):
+                    item_id = last_skip.item_id
+                    s.delete(last_skip)
+                    undone_skip = True
+                else:
+                    undone_skip = False
+                    item_id = last.item_id
+                    last.is_current = False
+                    last.retracted_at = now
+                    s.flush()
+                    previous = s.scalars(select(Label).where(Label.superseded_by == last.id)).one_or_none()
+                    if previous is not None:
+                        previous.is_current = True
+                holder = s.get(Lease, item_id)
+                if holder is not None and holder.annotator_id != annotator_id and holder.expires_at > now:
+                    lease_it = False  # someone else took the text meanwhile: the undo still stands
+                else:
+                    lease_it = True
+                    s.execute(delete(Lease).where(Lease.annotator_id == annotator_id, Lease.session == session))
+                    s.execute(delete(Lease).where(Lease.item_id == item_id))
+                    s.add(Lease(item_id=item_id, annotator_id=annotator_id, session=session,
+                                expires_at=now + timedelta(seconds=self.lease_seconds)))
+                still = s.scalar(select(func.count()).select_from(Label)
+                                 .where(Label.item_id == item_id, Label.is_current))
+            if undone_skip:
+                self._skipped.get(annotator_id, set()).discard(item_id)
+            if not still:
+                self._labeled.discard(item_id)
+                self._fallback_cursor = 0  # the text may sit in the skipped-over prefix of the fallback order
+            if lease_it:
+                for other, (who, sess, _) in list(self._leases.items()):
+                    if who == annotator_id and sess == session:
+                        del self._leases[other]
+                self._leases[item_id] = (annotator_id, session, now + timedelta(seconds=self.lease_seconds))
+            self._n_labels = len(self._labeled)
+        self._notify()
+        return self.item_view(item_id, annotator_id)
+
+    # --------------------------------------------------------------- queue
+    def next_item(self, annotator_id: int, *, session: str = "") -> dict[str, Any] | None:
+        """The text this annotator (in this browser tab) should label now: the one it already holds, else
+        the best free text of the queue, leased to it. None when the pool is exhausted."""
+        now = utcnow()
+        with self._lock:
+            for item_id, (who, sess, expires) in self._leases.items():
+                if who == annotator_id and sess == session and expires > now and item_id not in self._labeled:
+                    held = item_id
+                    break
+            else:
+                held = None
+            with self._session.begin() as s:
+                if held is not None:
+                    s.execute(update(Lease).where(Lease.item_id == held)
+                              .values(expires_at=now + timedelta(seconds=self.lease_seconds)))
+                    nxt = held
+                else:
+                    nxt = self._lease_next(s, annotator_id, session, now)
+            if nxt is not None:
+                self._leases[nxt] = (annotator_id, session, now + timedelta(seconds=self.lease_seconds))
+        return self.item_view(nxt, annotator_id) if nxt is not None else None
+
+    def _candidates(self, annotator_id: int, now: datetime, exclude: int | None = None):
+        skipped = self._skipped.get(annotator_id, ())
+
+        def free(item_id: int) -> bool:
+            if item_id in self._labeled or item_id in skipped or item_id == exclude:
+                return False
+            holder = self._leases.get(item_id)
+            return holder is None or holder[2] <= now
+
+        for item_id in self._ranking.order:
+            if free(item_id):
+                yield item_id
+        # the fallback order: skip for good the prefix that is labeled (labels rarely disappear; undo
+        # rewinds the cursor)
+        while self._fallback_cursor < len(self._fallback) and self._fallback[self._fallback_cursor] in self._labeled:
+            self._fallback_cursor += 1
+        for item_id in self._fallback[self._fallback_cursor:]:
+            if free(item_id):
+                yield item_id
+
+    def _lease_next(self, s: Session, annotator_id: int, session: str, now: datetime,
+                    exclude: int | None = None) -> int | None:
+        """Inside the caller's transaction: release this tab's other leases and lease the next free text."""
+        s.execute(delete(Lease).where(Lease.annotator_id == annotator_id, Lease.session == session))
+        for other, (who, sess, _) in list(self._leases.items()):
+            if who == annotator_id and sess == session:
+                del self._leases[other]
+        expires = now + timedelta(seconds=self.lease_seconds)
+        for item_id in self._candidates(annotator_id, now, exclude):
+            s.execute(delete(Lease).where(Lease.item_id == item_id, Lease.expires_at <= now))
+            try:
+                with s.begin_nested():
+                    s.execute(insert(Lease).values(item_id=item_id, annotator_id=annotator_id, session=session,
+                                                   expires_at=expires))
+            except IntegrityError:  # leased by another process sharing the database
+                self._leases[item_id] = (-1, "", expires)
+                continue
+            return item_id
+        return None
+
+    def set_ranking(self, order: Sequence[int], proba: np.ndarray | None = None, *, version: int = 0,
+                    n_labels: int = 0) -> None:
+        """Swap in a new ranked queue (item ids, best first) and suggestion probabilities, atomically."""
+        if proba is not None and proba.shape[0] != len(self.item_ids):
+            raise ValueError(f"proba has {proba.shape[0]} rows for {len(self.item_ids)} items")
+        self._ranking = _Ranking(order=[int(i) for i in order], proba=proba, version=version, n_labels=n_labels)
+
+    @property
+    def ranking_version(self) -> int:
+        return self._ranking.version
+
+    def _notify(self) -> None:
+        for listener in list(self.listeners):
+            listener(self._n_labels)
+
+    # ---------------------------------------------------------------- reads
+    def suggestion(self, item_id: int) -> dict[str, Any] | None:
+        ranking = self._ranking
+        if ranking.proba is None:
+            return None
+        row = ranking.proba[self._row_of[item_id]]
+        labels = self.project.labels
+        if self.project.task == "multiclass":
+            best = int(np.argmax(row))
+            return {"label": labels[best], "confidence": round(float(row[best]), 4),
+                    "probabilities": {lab: round(float(p), 4) for lab, p in zip(labels, row, strict=True)}}
+        chosen = [lab for lab, p in zip(labels, row, strict=True) if p >= 0.5]
+        return {"labels": chosen, "confidence": round(float(np.mean(np.maximum(row, 1 - row))), 4),
+                "probabilities": {lab: round(float(p), 4) for lab, p in zip(labels, row, strict=True)}}
+
+    def item_view(self, item_id: int, annotator_id: int | None = None) -> dict[str, Any]:
+        """What the UI shows for one text: the text, its id, this annotator's current answer, a suggestion."""
+        self._check_item(item_id)
+        with self._session() as s:
+            item = s.get(Item, item_id)
+            mine = None
+            if annotator_id is not None:
+                mine = s.scalar(select(Label.value).where(Label.item_id == item_id,
+                                                          Label.annotator_id == annotator_id, Label.is_current))
+            n_answers = s.scalar(select(func.count()).select_from(Label)
+                                 .where(Label.item_id == item_id, Label.is_current))
+        holder = self._leases.get(item_id)
+        return {"id": item.id, "key": item.key, "text": item.text, "tokens": item.tokens,
+                "answer": mine, "n_answers": n_answers, "suggestion": self.suggestion(item_id),
+                "leased_to_me": bool(holder and holder[0] == annotator_id and holder[2] > utcnow())}
+
+    def history(self, annotator_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
+        """This annotator's current answers, newest first."""
+        with self._session() as s:
+            rows = s.execute(select(Label.id, Label.item_id, Label.value, Label.created_at, Item.key, Item.text)
+                             .join(Item, Item.id == Label.item_id)
+                             .where(Label.annotator_id == annotator_id, Label.is_current)
+                             .order_by(Label.created_at.desc(), Label.id.desc()).limit(limit)).all()
+        return [{"label_id": r[0], "item_id": r[1], "answer": r[2], "created_at": r[3].isoformat() + "Z",
+                 "key": r[4], "text": r[5][:300]} for r in rows]
+
+    def label_history(self, item_id: int) -> list[dict[str, Any]]:
+        """Every answer ever given for a text (current, superseded and retracted), oldest first."""
+        with self._session() as s:
+            rows = s.execute(select(Label, Annotator.name).join(Annotator, Annotator.id == Label.annotator_id)
+                             .where(Label.item_id == item_id).order_by(Label.id)).all()
+        return [{"label_id": r.id, "annotator": name, "answer": r.value, "created_at": r.created_at.isoformat() + "Z",
+                 "is_current": r.is_current, "superseded_by": r.superseded_by,
+                 "retracted_at": r.retracted_at.isoformat() + "Z" if r.retracted_at else None}
+                for r, name in rows]
+
+    def search(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Texts containing ``query`` (case-insensitive for ASCII), in pool order, with their answers."""
+        query = query.strip()
+        if not query:
+            return []
+        with self._session() as s:
+            rows = s.execute(select(Item.id, Item.key, Item.text).where(Item.text.icontains(query, autoescape=True))
+                             .order_by(Item.position).limit(limit)).all()
+            answers = dict(s.execute(select(Label.item_id, Label.value)
+                                     .where(Label.item_id.in_([r[0] for r in rows]), Label.is_current)).all())
+        return [{"id": r[0], "key": r[1], "text": r[2][:300], "answer": answers.get(r[0])} for r in rows]
+
+    def current_labels(self) -> dict[int, Any]:
+        """{item id: answer}: per text, the most recent current answer of any annotator."""
+        with self._session() as s:
+            rows = s.execute(select(Label.item_id, Label.value).where(Label.is_current)
+                             .order_by(Label.created_at, Label.id)).all()
+        return dict(rows)
+
+    def export_records(self) -> list[dict[str, Any]]:
+        """One record per labeled text (pool order): key, text, answer, annotator, time."""
+        with self._session() as s:
+            rows = s.execute(select(Item.key, Item.text, Item.position, Label.value, Annotator.name,
+                                    Label.created_at)
+                             .join(Label, Label.item_id == Item.id).join(Annotator, Annotator.id == Label.annotator_id)
+                             .where(Label.is_current).order_by(Label.created_at, Label.id)).all()
+        latest: dict[str, dict[str, Any]] = {}
+        for key, text, position, value, name, created in rows:
+            latest[key] = {"key": key, "text": text, "position": position, "answer": value, "annotator": name,
+                           "created_at": created.isoformat() + "Z"}
+        return sorted(latest.values(), key=lambda r: r["position"])
+
+    def label_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(self.project.labels, 0)
+        for value in self.current_labels().values():
+            for label in [value] if isinstance(value, str) else value:
+                counts[label] = counts.get(label, 0) + 1
+        return counts
+
+    def items_for_training(self) -> tuple[list[int], list[str]]:
+        """(ids, texts) of the whole pool in position order (what the trainer builds its corpus from)."""
+        with self._session() as s:
+            rows = s.execute(select(Item.id, Item.text).order_by(Item.position)).all()
+        return [r[0] for r in rows], [r[1] for r in rows]
+
+    # ---------------------------------------------------------- model runs
+    def record_run(self, *, n_labels: int, accuracy: float | None, metric: str | None, seconds: float,
+                   ranking: Sequence[int] | None, error: str | None = None) -> int:
+        with self._lock, self._session.begin() as s:
+            run = ModelRun(created_at=utcnow(), n_labels=n_labels, accuracy=accuracy, metric=metric,
+                           seconds=seconds, ranking=None if ranking is None else [int(i) for i in ranking],
+                           error=error)
+            s.add(run)
+            s.flush()
+            return run.id
+
+    def runs(self) -> list[dict[str, Any]]:
+        with self._session() as s:
+            rows = s.execute(select(ModelRun.id, ModelRun.created_at, ModelRun.n_labels, ModelRun.accuracy,
+                                    ModelRun.metric, ModelRun.seconds, ModelRun.error).order_by(ModelRun.id)).all()
+        return [{"id": r[0], "created_at": r[1].isoformat() + "Z", "n_labels": r[2], "accuracy": r[3],
+                 "metric": r[4], "seconds": r[5], "error": r[6]} for r in rows]
+
+    def last_run(self, *, with_ranking: bool = False) -> dict[str, Any] | None:
+        with self._session() as s:
+            run = s.scalars(select(ModelRun).where(ModelRun.error.is_(None)).order_by(ModelRun.id.desc())
+                            .limit(1)).first()
+        if run is None:
+            return None
+        out = {"id": run.id, "n_labels": run.n_labels, "accuracy": run.accuracy, "metric": run.metric}
+        if with_ranking:
+            out["ranking"] = run.ranking
+        return out

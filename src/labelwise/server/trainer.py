@@ -1,0 +1,269 @@
+"""Background retraining: the annotator never waits for the model.
+
+A :class:`Trainer` thread in the server waits until ``retrain_every`` answers have changed, snapshots the
+answers, and hands them to a worker (by default a separate, low-priority process, so training never holds
+the server's GIL or its CPU share). The worker keeps one :class:`labelwise.loop.ActiveLearner` alive across
+rounds (features computed once), syncs it with the answers (teach new or changed ones, forget retracted
+ones), retrains, queries the next ranked batch (k-means cold start while there is no model: the learner's
+own policy) and estimates accuracy by cross-validation on the labels so far. The thread then swaps the
+ranking into the store in one assignment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+import traceback
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger("labelwise.server")
+
+
+@dataclass
+class TrainJob:
+    url: str
+    task: str
+    label_set: list[str]
+    settings: dict[str, Any]
+    answers: dict[int, Any]
+    n_items: int
+
+
+@dataclass
+class TrainResult:
+    n_labels: int
+    ranking: list[int]
+    proba: np.ndarray | None
+    accuracy: float | None
+    metric: str | None
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------- worker side
+_LEARNERS: dict[str, Any] = {}  # per worker process: db url -> (learner, answers taught)
+
+
+def _worker_init() -> None:
+    """Worker process: one BLAS/OpenMP thread and a lower CPU priority than the request-serving process."""
+    with contextlib.suppress(OSError):
+        os.nice(10)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _load_pool(url: str) -> tuple[list[int], list[str]]:
+    from sqlalchemy import select
+
+    from labelwise.server import db
+    from labelwise.server.tables import Item
+
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(Item.id, Item.text).order_by(Item.position)).all()
+    finally:
+        engine.dispose()
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def estimate_quality(learner: Any, *, folds: int = 5, seed: int = 0) -> tuple[float | None, str]:
+    """Cross-validated score of the learner's model family on its labels so far: accuracy (multiclass) or
+    micro-F1 (multilabel). None while there are too few labels (under 10, or a class with fewer than 2)."""
+    from labelwise import loop
+
+    task = learner.corpus.task
+    metric = "accuracy" if task == "multiclass" else "micro_f1"
+    if hasattr(loop, "estimate_quality"):  # the core's own estimate, when it offers one
+        return loop.estimate_quality(learner, folds=folds, seed=seed), metric
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    from labelwise.data import encode_labels
+    from labelwise.models import LinearModel
+
+    answers = learner.answers()
+    if len(answers) < 10:
+        return None, metric
+    positions = learner.positions(list(answers))
+    y = encode_labels(list(answers.values()), learner.corpus.label_set, task)
+    if task == "multiclass":
+        counts = np.bincount(y, minlength=len(learner.corpus.label_set))
+        present = counts[counts > 0]
+        if len(present) < 2 or present.min() < 2:
+            return None, metric
+        splitter = StratifiedKFold(n_splits=int(min(folds, present.min())), shuffle=True, random_state=seed)
+        splits = splitter.split(positions, y)
+    else:
+        splits = KFold(n_splits=min(folds, len(answers) // 2), shuffle=True, random_state=seed).split(positions)
+    X = learner.features[positions]
+    options = dict(learner.spec.classifier_options)
+    correct, total, preds, truth = 0, 0, [], []
+    for train, test in splits:
+        model = LinearModel(task, len(learner.corpus.label_set), **options).fit(X[train], y[train])
+        proba = model.predict_proba(X[test])
+        if task == "multiclass":
+            correct += int((proba.argmax(axis=1) == y[test]).sum())
+            total += len(test)
+        else:
+            preds.append((proba >= 0.5).astype(int))
+            truth.append(y[test])
+    if task == "multiclass":
+        return correct / total, metric
+    return float(f1_score(np.vstack(truth), np.vstack(preds), average="micro", zero_division=0)), metric
+
+
+def train_round(job: TrainJob) -> TrainResult:
+    """One round (runs in the worker): sync answers, retrain, rank, predict, estimate."""
+    from labelwise.data import Corpus
+    from labelwise.loop import ActiveLearner
+
+    start = time.perf_counter()
+    settings = job.settings
+    cached = _LEARNERS.get(job.url)
+    if cached is None or len(cached[0].corpus) != job.n_items:
+        ids, texts = _load_pool(job.url)
+        corpus = Corpus(ids=ids, texts=texts, task=job.task, label_set=list(job.label_set))
+        learner = ActiveLearner(corpus, model=settings.get("model", "auto"),
+                                strategy=settings.get("strategy", "default"), retrain_every=0,
+                                refit=settings.get("refit", "scratch"), seed=int(settings.get("seed", 0)))
+        cached = (learner, {})
+        _LEARNERS[job.url] = cached
+    learner, taught = cached
+    gone = [i for i in taught if i not in job.answers]
+    if gone:
+        learner.forget(gone)
+    changed = [(i, v) for i, v in job.answers.items() if taught.get(i, object()) != v]
+    if changed:
+        learner.teach([i for i, _ in changed], [v for _, v in changed])
+    _LEARNERS[job.url] = (learner, dict(job.answers))
+    proba = None
+    accuracy, metric = None, None
+    if job.answers:
+        learner.retrain()
+        proba = np.asarray(learner.predict_proba(), dtype=np.float32)
+        accuracy, metric = estimate_quality(learner, seed=int(settings.get("seed", 0)))
+    ranking = learner.query(int(settings.get("ranked_size", 1000)))
+    return TrainResult(n_labels=len(job.answers), ranking=[int(i) for i in ranking], proba=proba,
+                       accuracy=accuracy, metric=metric, seconds=time.perf_counter() - start,
+                       timings=dict(getattr(learner, "timings", {})))
+
+
+# ---------------------------------------------------------------------------------------- server side
+class Trainer:
+    """Retrains in the background after every ``retrain_every`` changed answers.
+
+    mode: "process" (default: a spawned, niced worker process), "thread" (in this process; tests), or
+    "off" (never train: the queue stays in cold-start/random order).
+    """
+
+    def __init__(self, store: Any, *, mode: str = "process", retrain_every: int | None = None):
+        if mode not in ("process", "thread", "off"):
+            raise ValueError(f"mode must be 'process', 'thread' or 'off', got {mode!r}")
+        self.store, self.mode = store, mode
+        self.retrain_every = int(retrain_every or store.project.settings["retrain_every"])
+        self._pending = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread: threading.Thread | None = None
+        self._executor: Executor | None = None
+        self.rounds = 0
+        self.last_error: str | None = None
+        self.running = False
+
+    def start(self, *, initial_round: bool = True) -> Trainer:
+        if self.mode == "off":
+            return self
+        self.store.listeners.append(self._on_change)
+        if initial_round:
+            self._wake.set()
+        self._thread = threading.Thread(target=self._loop, name="labelwise-trainer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+        if self._on_change in self.store.listeners:
+            self.store.listeners.remove(self._on_change)
+
+    def request(self) -> None:
+        """Retrain as soon as the worker is free, whatever the count."""
+        self._idle.clear()
+        self._wake.set()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Block until no round is running or pending (tests, benchmarks)."""
+        return self._idle.wait(timeout)
+
+    def _on_change(self, _n_labels: int) -> None:
+        self._pending += 1
+        if self._pending >= self.retrain_every:
+            self._idle.clear()
+            self._wake.set()
+
+    def _run(self, job: TrainJob) -> TrainResult:
+        if self.mode == "thread":
+            return train_round(job)
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"),
+                                                 initializer=_worker_init)
+        try:
+            return self._executor.submit(train_round, job).result()
+        except BrokenProcessPool:
+            self._executor = None
+            raise
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            if self._stop.is_set():
+                break
+            self._wake.clear()
+            self._pending = 0
+            self.running = True
+            store = self.store
+            answers = store.current_labels()
+            job = TrainJob(url=store.url, task=store.project.task, label_set=store.project.labels,
+                           settings=dict(store.project.settings), answers=answers, n_items=store.n_items)
+            try:
+                result = self._run(job)
+            except Exception as err:  # keep serving; the queue stays as it was
+                self.last_error = "".join(traceback.format_exception_only(type(err), err)).strip()
+                log.warning("retraining failed: %s", self.last_error)
+                log.debug("%s", traceback.format_exc())
+                try:
+                    store.record_run(n_labels=len(answers), accuracy=None, metric=None, seconds=0.0,
+                                     ranking=None, error=self.last_error)
+                except Exception:  # pragma: no cover - the database itself is gone
+                    log.exception("could not record the failed run")
+            else:
+                self.last_error = None
+                run_id = store.record_run(n_labels=result.n_labels, accuracy=result.accuracy,
+                                          metric=result.metric, seconds=result.seconds, ranking=result.ranking)
+                store.set_ranking(result.ranking, result.proba, version=run_id, n_labels=result.n_labels)
+                self.rounds += 1
+            finally:
+                self.running = False
+                if not self._wake.is_set():
+                    self._idle.set()
