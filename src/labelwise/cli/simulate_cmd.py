@@ -51,7 +51,7 @@ def register(subparsers) -> None:
     p.add_argument("--pool-size", type=int, default=None, help="sample the train split (seeded) to at most N")
     p.add_argument("--refit", choices=["scratch", "warm"], default="scratch",
                    help="retrain from scratch each round, or keep training the previous weights")
-    p.add_argument("--text-field", default="text")
+    p.add_argument("--text-field", default=None, help="default: text (ner: tokens)")
     p.add_argument("--label-field", default=None, help="default: label (multiclass) / labels (multilabel)")
     p.add_argument("--seed-protocol", action="store_true",
                    help="ner: the seed study's protocol (start at 5%% of the pool, +5%% per round to 50%%)")
@@ -67,9 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True, quiet=args.quiet)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    options = {"task": args.task, "text_field": args.text_field, "require_labels": True}
-    if args.label_field:
-        options["label_field"] = args.label_field
+    options = {"task": args.task, "text_field": args.text_field, "label_field": args.label_field,
+               "require_labels": True}
     train = load_corpus(args.train, **options)
     test = load_corpus(args.test, **options)
     pool = min(len(train), args.pool_size or len(train))

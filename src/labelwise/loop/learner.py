@@ -210,8 +210,8 @@ class ActiveLearner:
             strategy = get_strategy("kmeans")  # nothing to predict with yet: cold start by clusters
         X = self.features
         start = time.perf_counter()
-        ctx = QueryContext(task=self.corpus.task, n_labeled=n_labeled, round=self.rounds,
-                           seed=self.seed * 100_003 + self.rounds)
+        ctx = QueryContext(task=self.corpus.task, n_labeled=n_labeled, round=self.rounds, seed=self.seed,
+                           n_pool=int(candidates.size))
         if "proba" in strategy.needs or "samples" in strategy.needs:
             if "samples" in strategy.needs and isinstance(model, BootstrapCommittee):
                 ctx.samples = model.predict_proba_samples(X[candidates])
@@ -224,11 +224,11 @@ class ActiveLearner:
             ctx.labeled_embeddings = X[labeled] if labeled.size else None
         if self.corpus.task == "multilabel" and labeled.size:
             ctx.labeled_cardinality = float(np.mean([len(self._answers[p]) for p in labeled]))
-        mid = time.perf_counter()
+        predict_seconds = time.perf_counter() - start
         picked = np.asarray(strategy(ctx, min(n, candidates.size)), dtype=np.int64)
-        end = time.perf_counter()
-        self.timings["score"] += mid - start
-        self.timings["select"] += end - mid
+        # "score" = predicting the pool + computing scores; "select" = everything else the strategy did.
+        self.timings["score"] += predict_seconds + strategy.last_seconds.get("score", 0.0)
+        self.timings["select"] += strategy.last_seconds.get("select", 0.0)
         self.rounds += 1
         return [self.corpus.ids[i] for i in candidates[picked]]
 

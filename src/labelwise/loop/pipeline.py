@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 # regularisation, dense unit-norm sentence embeddings a moderate one.
 _CLASSIFIER_DEFAULTS = {
     "tfidf": {"C": 10.0},
-    "minilm": {"C": 5.0},
-    "e5": {"C": 5.0},
+    "minilm": {"C": 3.0},
+    "e5": {"C": 3.0},
 }
 MODEL_NAMES = ("auto", "tfidf-lr", "minilm-lr", "e5-lr")
 

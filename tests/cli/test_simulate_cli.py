@@ -1,0 +1,76 @@
+import json
+from itertools import islice
+
+import pytest
+
+from labelwise.cli.main import main
+
+
+def _slice(src, dst, n):
+    with open(src, encoding="utf-8") as fh:
+        dst.write_text("".join(islice(fh, n)), encoding="utf-8")
+
+
+def test_simulate_writes_the_results_contract(tmp_path, datasets_dir, capsys):
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    _slice(datasets_dir / "trec6" / "train.jsonl", train, 400)
+    _slice(datasets_dir / "trec6" / "test.jsonl", test, 150)
+    out = tmp_path / "run"
+    code = main(["simulate", "--train", str(train), "--test", str(test), "--model", "tfidf-lr",
+                 "--strategies", "margin,entropy,default", "--initial", "20", "--batch", "20",
+                 "--budget", "100", "--seeds", "2", "--pool-size", "300", "--out", str(out), "--quiet"])
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    assert {"task", "model", "metric", "full_data_score", "curves", "savings", "seconds"} <= set(results)
+    assert (results["task"], results["model"], results["metric"]) == ("multiclass", "tfidf-lr", "accuracy")
+    assert set(results["curves"]) == {"random", "margin", "entropy", "default"}
+    for name, curve in results["curves"].items():
+        assert curve["labels"] == [20, 40, 60, 80, 100]
+        assert len(curve["mean"]) == len(curve["std"]) == 5
+        assert all(0 <= m <= 1 for m in curve["mean"])
+        sv = results["savings"][name]
+        assert set(sv) == {"target_score", "labels_needed", "random_labels_needed", "savings"}
+        assert sv["target_score"] == pytest.approx(results["curves"]["random"]["mean"][-1])
+        if sv["labels_needed"] is not None:
+            assert sv["savings"] == pytest.approx(1 - sv["labels_needed"] / 100)
+        assert set(results["seconds"][name]) == {"featurize", "fit", "score", "select"}
+    assert results["savings"]["random"]["savings"] == 0.0
+    assert results["settings"]["pool_size"] == 300
+    assert (out / "curves.png").stat().st_size > 10_000
+    report = (out / "report.md").read_text()
+    assert "| margin |" in report and "savings" in report.lower()
+    assert "random" in capsys.readouterr().out
+
+
+def test_simulate_same_initial_sample_for_every_strategy(tmp_path, datasets_dir):
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    _slice(datasets_dir / "trec6" / "train.jsonl", train, 300)
+    _slice(datasets_dir / "trec6" / "test.jsonl", test, 100)
+    out = tmp_path / "run"
+    main(["simulate", "--train", str(train), "--test", str(test), "--model", "tfidf-lr", "--strategies",
+          "random,margin", "--initial", "30", "--batch", "30", "--budget", "60", "--seeds", "2", "--out",
+          str(out), "--quiet"])
+    curves = json.loads((out / "results.json").read_text())["curves"]
+    # the first point is scored before any strategy has chosen: identical per seed
+    assert [run[0] for run in curves["random"]["per_seed"]] == [run[0] for run in curves["margin"]["per_seed"]]
+
+
+def test_simulate_reports_bad_input_with_file_and_line(tmp_path, capsys):
+    train = tmp_path / "train.jsonl"
+    train.write_text('{"text": "ok", "label": "a"}\n{"text": "broken", "label": \n', encoding="utf-8")
+    code = main(["simulate", "--train", str(train), "--test", str(train), "--out", str(tmp_path / "o")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "train.jsonl" in err and "line 2" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_percentages_resolve_against_the_pool(tmp_path, datasets_dir):
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    _slice(datasets_dir / "trec6" / "train.jsonl", train, 200)
+    _slice(datasets_dir / "trec6" / "test.jsonl", test, 50)
+    out = tmp_path / "run"
+    assert main(["simulate", "--train", str(train), "--test", str(test), "--model", "tfidf-lr", "--strategies",
+                 "random", "--initial", "10%", "--batch", "10%", "--budget", "30%", "--seeds", "1", "--out",
+                 str(out), "--quiet"]) == 0
+    assert json.loads((out / "results.json").read_text())["curves"]["random"]["labels"] == [20, 40, 60]

@@ -1,0 +1,135 @@
+import json
+
+import numpy as np
+import pytest
+
+from labelwise.data import Corpus
+from labelwise.loop import ActiveLearner
+
+
+def _corpus(n=90, task="multiclass"):
+    words = {"sport": "match goal team player score", "food": "recipe cook taste kitchen bake",
+             "tech": "computer software chip code server"}
+    rng = np.random.default_rng(0)
+    names = sorted(words)
+    texts, labels = [], []
+    for i in range(n):
+        label = names[i % 3]
+        vocab = words[label].split()
+        texts.append(" ".join(rng.choice(vocab, size=5)) + f" item{i}")
+        labels.append(label if task == "multiclass" else [label])
+    return Corpus(ids=[f"t{i}" for i in range(n)], texts=texts, task=task, labels=labels, label_set=names)
+
+
+def test_query_teach_retrain_moves_ids_between_pools():
+    corpus = _corpus()
+    learner = ActiveLearner(corpus, model="tfidf-lr", strategy="margin", retrain_every=5, seed=1)
+    first = learner.query(6)  # no model yet: cold start by clusters
+    assert len(first) == len(set(first)) == 6
+    learner.teach(first, [corpus.labels[int(i[1:])] for i in first])
+    assert learner.model is not None and learner.model_n_labels == 6  # 6 >= retrain_every
+    assert set(first) == set(learner.labeled_ids)
+    assert not set(first) & set(learner.unlabeled_ids)
+    nxt = learner.query(10)
+    assert not set(nxt) & set(first)
+    proba = learner.predict_proba(nxt)
+    assert proba.shape == (10, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+
+
+def test_retrain_policy_counts_new_labels_only():
+    corpus = _corpus()
+    learner = ActiveLearner(corpus, model="tfidf-lr", strategy="random", retrain_every=4)
+    learner.teach(["t0", "t1", "t2"], ["food", "sport", "tech"])
+    assert learner.model is None
+    learner.teach(["t0"], ["sport"])  # a changed answer is not a new label
+    assert learner.model is None
+    learner.teach(["t3"], ["food"])
+    assert learner.model_n_labels == 4
+    assert learner.answers()["t0"] == "sport"
+
+
+def test_teach_rejects_unknown_label_and_unknown_id():
+    learner = ActiveLearner(_corpus(), model="tfidf-lr", strategy="random")
+    with pytest.raises(ValueError, match="not in the label set"):
+        learner.teach(["t0"], ["weather"])
+    with pytest.raises(KeyError, match="unknown id 'nope'"):
+        learner.teach(["nope"], ["food"])
+    assert learner.n_labeled == 0
+
+
+def test_forget_returns_texts_to_the_pool():
+    learner = ActiveLearner(_corpus(), model="tfidf-lr", strategy="random", retrain_every=0)
+    learner.teach(["t0", "t1"], ["food", "sport"])
+    learner.forget(["t0"])
+    assert learner.labeled_ids == ["t1"] and "t0" in learner.unlabeled_ids
+
+
+def test_query_excludes_given_ids():
+    learner = ActiveLearner(_corpus(12), model="tfidf-lr", strategy="random", seed=3)
+    got = learner.query(12, exclude=["t0", "t1"])
+    assert sorted(got) == sorted(f"t{i}" for i in range(2, 12))
+
+
+@pytest.mark.parametrize("refit", ["scratch", "warm"])
+def test_save_and_load_resume_the_same_state(tmp_path, refit):
+    corpus = _corpus()
+    learner = ActiveLearner(corpus, model="tfidf-lr", strategy="entropy", retrain_every=3, refit=refit, seed=2)
+    ids = learner.query(9)
+    learner.teach(ids, [corpus.labels[int(i[1:])] for i in ids])
+    learner.save(tmp_path / "state")
+    learner.save(tmp_path / "state")  # overwrite in place works
+    resumed = ActiveLearner.load(tmp_path / "state")
+    assert resumed.labeled_ids == learner.labeled_ids
+    assert resumed.answers() == learner.answers()
+    assert (resumed.refit, resumed.strategy_name, resumed.retrain_every) == (refit, "entropy", 3)
+    np.testing.assert_allclose(resumed.predict_proba(ids), learner.predict_proba(ids))
+    assert resumed.query(5) == learner.query(5)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp leftovers
+
+
+def test_failed_save_keeps_the_previous_state(tmp_path, monkeypatch):
+    corpus = _corpus()
+    learner = ActiveLearner(corpus, model="tfidf-lr", strategy="random", retrain_every=0)
+    learner.teach(["t0"], ["food"])
+    learner.save(tmp_path / "state")
+    learner.teach(["t1"], ["sport"])
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(json, "dumps", boom)
+    with pytest.raises(OSError, match="disk full"):
+        learner.save(tmp_path / "state")
+    monkeypatch.undo()
+    assert ActiveLearner.load(tmp_path / "state").labeled_ids == ["t0"]
+    assert [p.name for p in tmp_path.iterdir()] == ["state"]
+
+
+def test_multilabel_loop():
+    corpus = _corpus(task="multilabel")
+    learner = ActiveLearner(corpus, model="tfidf-lr", strategy="random", retrain_every=10, seed=0)
+    ids = learner.query(30)
+    learner.teach(ids, [corpus.labels[int(i[1:])] for i in ids])
+    proba = learner.predict_proba()
+    assert proba.shape == (90, 3)
+    truth = np.array([[name in labels for name in corpus.label_set] for labels in corpus.labels])
+    assert ((proba >= 0.5) == truth).mean() > 0.8
+
+
+def test_committee_is_built_for_sample_strategies():
+    corpus = _corpus()
+    learner = ActiveLearner(corpus, model="tfidf-lr", strategy="bald", retrain_every=6, committee_size=3)
+    ids = learner.query(6)
+    learner.teach(ids, [corpus.labels[int(i[1:])] for i in ids])
+    assert len(learner.model.members_) == 3
+    assert len(learner.query(4)) == 4
+
+
+def test_bad_settings_are_rejected():
+    with pytest.raises(ValueError, match="refit"):
+        ActiveLearner(_corpus(), refit="sometimes")
+    with pytest.raises(ValueError, match="unknown model"):
+        ActiveLearner(_corpus(), model="bert-svm")
+    with pytest.raises(ValueError, match="rows"):
+        ActiveLearner(_corpus(), features=np.zeros((3, 2)))
