@@ -6,9 +6,12 @@ All return distinct int64 positions, ask-first order, and are deterministic unde
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils.extmath import row_norms
 
@@ -36,6 +39,13 @@ def as_embeddings(X: object, *, name: str) -> np.ndarray | sp.csr_matrix:
     if data.size and not np.isfinite(data).all():
         raise ValueError(f"{name}: embeddings contain NaN or infinite values")
     return M
+
+
+def _fit_predict(km: KMeans | MiniBatchKMeans, X: np.ndarray | sp.csr_matrix) -> np.ndarray:
+    """Cluster labels; sklearn's warning about fewer distinct points than clusters is handled by callers."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return km.fit_predict(X)
 
 
 def _sklearn_seed(rng: np.random.Generator) -> int:
@@ -133,7 +143,7 @@ def kmeans_cold_start(
         km = MiniBatchKMeans(n_clusters=n, random_state=_sklearn_seed(rng), n_init=3, batch_size=4096)
     else:
         km = KMeans(n_clusters=n, random_state=_sklearn_seed(rng), n_init=1)
-    labels = km.fit_predict(M)
+    labels = _fit_predict(km, M)
     centers = km.cluster_centers_
     X_sq = row_norms(M, squared=True)
     c_sq = row_norms(centers, squared=True)
@@ -154,7 +164,8 @@ def kmeans_cold_start(
     sizes = np.bincount(labels, minlength=n)[labels[first]]
     reps = first[np.lexsort((labels[first], -sizes))]
     if reps.shape[0] < n:
-        extra = coreset(M, M[reps], n - reps.shape[0], seed=rng)
+        rest = np.setdiff1d(np.arange(N), reps)
+        extra = rest[coreset(M[rest], M[reps], n - reps.shape[0], seed=rng)]
         reps = np.concatenate([reps, extra])
     return reps.astype(np.int64, copy=False)
 
@@ -194,7 +205,7 @@ def diverse_top(
     if top.shape[0] <= n or n == 1:
         return top[:n]
     km = KMeans(n_clusters=n, random_state=_sklearn_seed(rng), n_init=1)
-    labels = km.fit_predict(M[top])
+    labels = _fit_predict(km, M[top])
     _, first = np.unique(labels, return_index=True)  # first = best-scoring member of each cluster
     chosen = np.zeros(top.shape[0], dtype=bool)
     chosen[first] = True

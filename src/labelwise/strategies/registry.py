@@ -10,6 +10,7 @@ positions, ask-first order. ``needs`` names the arrays the loop should compute f
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -101,7 +102,9 @@ class QueryContext:
         return value
 
 
-Runner = Callable[[QueryContext, int], "tuple[np.ndarray, np.ndarray | None]"]
+#: ``run(ctx, n, seconds)`` -> (positions, scores or None); it may record ``seconds["score"]``, the time
+#: spent computing scores, so callers can split scoring from selecting.
+Runner = Callable[[QueryContext, int, dict[str, float]], "tuple[np.ndarray, np.ndarray | None]"]
 
 
 @dataclass
@@ -110,7 +113,8 @@ class QueryStrategy:
 
     ``needs``: arrays of the context to compute (subset of ``NEEDS``). ``tasks``: the tasks it supports.
     ``last_scores``: the (n_pool,) scores of the last call, for inspection (None for strategies without
-    per-text scores, such as k-means or core-set).
+    per-text scores, such as k-means or core-set). ``last_seconds``: ``{"score", "select"}`` wall seconds of
+    the last call (everything that is not computing scores counts as selecting).
     """
 
     name: str
@@ -119,6 +123,7 @@ class QueryStrategy:
     run: Runner = field(repr=False)
     description: str = ""
     last_scores: np.ndarray | None = field(default=None, repr=False, compare=False)
+    last_seconds: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.needs <= NEEDS:
@@ -136,11 +141,14 @@ class QueryStrategy:
             )
         n = as_count(n, name=self.name)
         pool = ctx.pool_size()
+        seconds = {"score": 0.0}
+        start = time.perf_counter()
         if n <= 0 or pool == 0:
-            self.last_scores = None
-            return np.empty(0, dtype=np.int64)
-        positions, scores = self.run(ctx, min(n, pool))
-        self.last_scores = scores
+            positions, scores = np.empty(0, dtype=np.int64), None
+        else:
+            positions, scores = self.run(ctx, min(n, pool), seconds)
+        seconds["select"] = max(0.0, time.perf_counter() - start - seconds["score"])
+        self.last_scores, self.last_seconds = scores, seconds
         return np.asarray(positions, dtype=np.int64)
 
 
@@ -193,10 +201,12 @@ def _scoring(
     """Factory for ``score -> select`` strategies and, with ``diverse=True``, ``score -> diverse_top``."""
 
     def factory(*, diverse: bool = diverse_default, candidates: int = 10) -> QueryStrategy:
-        def run(ctx: QueryContext, n: int) -> tuple[np.ndarray, np.ndarray]:
+        def run(ctx: QueryContext, n: int, seconds: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
             if diverse:
                 ctx.require("embeddings", name)
+            start = time.perf_counter()
             scores = score(ctx)
+            seconds["score"] = time.perf_counter() - start
             return _pick(scores, ctx, n, diverse=diverse, candidates=candidates), scores
 
         all_needs = frozenset(needs | ({"embeddings"} if diverse else set()))
@@ -214,7 +224,7 @@ def _samples(name: str, fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Que
 
 
 def _random_factory() -> QueryStrategy:
-    def run(ctx: QueryContext, n: int) -> tuple[np.ndarray, None]:
+    def run(ctx: QueryContext, n: int, seconds: dict[str, float]) -> tuple[np.ndarray, None]:
         return ctx.rng().choice(ctx.pool_size(), size=n, replace=False), None
 
     return QueryStrategy("random", frozenset(), _BOTH, run, "uniformly at random (the baseline)")
@@ -261,12 +271,15 @@ def _ml_cardinality_factory(
 def _batch_bald_factory(
     *, candidates: int | None = 10, max_exact: int = 1024, num_samples: int = 1024
 ) -> QueryStrategy:
-    def run(ctx: QueryContext, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def run(ctx: QueryContext, n: int, seconds: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         S = ctx.require("samples", "batch-bald")
+        start = time.perf_counter()
+        scores = bald(S)
+        seconds["score"] = time.perf_counter() - start
         picks = batch_bald(
             S, n, seed=ctx.rng(), max_exact=max_exact, num_samples=num_samples, candidates=candidates
         )
-        return picks, bald(S)
+        return picks, scores
 
     return QueryStrategy(
         "batch-bald", frozenset({"samples"}), _MC, run, "greedy BatchBALD over committee samples"
@@ -274,7 +287,7 @@ def _batch_bald_factory(
 
 
 def _kmeans_factory(*, minibatch_above: int = 20_000) -> QueryStrategy:
-    def run(ctx: QueryContext, n: int) -> tuple[np.ndarray, None]:
+    def run(ctx: QueryContext, n: int, seconds: dict[str, float]) -> tuple[np.ndarray, None]:
         X = ctx.require("embeddings", "kmeans")
         return kmeans_cold_start(X, n, seed=ctx.rng(), minibatch_above=minibatch_above), None
 
@@ -282,7 +295,7 @@ def _kmeans_factory(*, minibatch_above: int = 20_000) -> QueryStrategy:
 
 
 def _coreset_factory() -> QueryStrategy:
-    def run(ctx: QueryContext, n: int) -> tuple[np.ndarray, None]:
+    def run(ctx: QueryContext, n: int, seconds: dict[str, float]) -> tuple[np.ndarray, None]:
         X = ctx.require("embeddings", "coreset")
         return coreset(X, ctx.labeled_embeddings, n, seed=ctx.rng()), None
 
@@ -310,15 +323,17 @@ def make_default_strategy(
     if cold_start_factor < 0:
         raise ValueError(f"cold_start_factor must be >= 0, got {cold_start_factor}")
 
-    def run(ctx: QueryContext, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def run(ctx: QueryContext, n: int, seconds: dict[str, float]) -> tuple[np.ndarray, np.ndarray | None]:
         if ctx.proba is None or ctx.n_labeled < cold_start_factor * n:
             if ctx.embeddings is not None:
                 return kmeans_cold_start(ctx.embeddings, n, seed=ctx.rng()), None
             return ctx.rng().choice(ctx.pool_size(), size=n, replace=False), None
+        start = time.perf_counter()
         if ctx.task == "multilabel":
             scores = multilabel_uncertainty(ctx.proba, aggregate=multilabel_aggregate)
         else:
             scores = margin(ctx.proba)
+        seconds["score"] = time.perf_counter() - start
         return _pick(scores, ctx, n, diverse=diverse, candidates=candidates), scores
 
     description = (

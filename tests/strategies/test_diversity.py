@@ -1,0 +1,96 @@
+"""k-means cold start, core-set and the diversity wrapper on hand-built geometry."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from labelwise.strategies import coreset, diverse_top, kmeans_cold_start
+
+
+def test_coreset_by_hand():
+    pool = np.array([[0.0], [1.0], [2.0], [10.0]])
+    labeled = np.array([[0.0]])
+    # distances to {0}: 0, 1, 2, 10 -> pick 10 (pos 3); to {0, 10}: 0, 1, 2, 0 -> pick 2 (pos 2);
+    # to {0, 10, 2}: 0, 1, 0, 0 -> pick 1 (pos 1); the duplicate of the labeled point (pos 0) comes last
+    np.testing.assert_array_equal(coreset(pool, labeled, 3), [3, 2, 1])
+    np.testing.assert_array_equal(coreset(pool, labeled, 4), [3, 2, 1, 0])
+
+
+def test_coreset_without_labels_starts_at_random_and_is_seeded():
+    pool = np.array([[0.0], [1.0], [2.0], [10.0]])
+    a = coreset(pool, None, 2, seed=5)
+    np.testing.assert_array_equal(a, coreset(pool, None, 2, seed=5))
+    # whatever the random first pick, the second is the farthest from it
+    far = np.abs(pool[:, 0] - pool[a[0], 0]).argmax()
+    assert a[1] == far
+
+
+def test_coreset_sparse_and_blocked_distances_match_dense(monkeypatch):
+    import labelwise.strategies.diversity as div
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    L = rng.normal(size=(40, 5))
+    dense = coreset(X, L, 10)
+    monkeypatch.setattr(div, "_DIST_BLOCK", 7)  # force many tiny blocks
+    np.testing.assert_array_equal(coreset(sp.csr_matrix(X), sp.csr_matrix(L), 10), dense)
+
+
+def test_coreset_feature_mismatch():
+    with pytest.raises(ValueError, match="3 features, pool embeddings 2"):
+        coreset(np.zeros((4, 2)), np.zeros((1, 3)), 1)
+
+
+def blobs():
+    """Three blobs: 5 points around (0,0), 3 around (10,0), 2 around (0,10); each blob's first point is
+    its centre (its centroid), so that point is the one nearest the centroid."""
+    a = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]
+    b = [(10, 0), (11, 0), (9, 0)]
+    c = [(0, 10.5), (0, 9.5)]  # centroid (0, 10): both at 0.5, the tie goes to either
+    return np.array(a + b + c, dtype=float)
+
+
+def test_kmeans_cold_start_one_representative_per_cluster_biggest_first():
+    X = blobs()
+    picks = kmeans_cold_start(X, 3, seed=0)
+    assert picks[0] == 0  # centre of the 5-point blob
+    assert picks[1] == 5  # centre of the 3-point blob
+    assert picks[2] in (8, 9)  # the 2-point blob
+    np.testing.assert_array_equal(picks, kmeans_cold_start(X, 3, seed=0))
+
+
+def test_kmeans_cold_start_minibatch_sparse_and_edges():
+    X = blobs()
+    picks = kmeans_cold_start(sp.csr_matrix(X), 3, seed=0, minibatch_above=5)  # MiniBatchKMeans path
+    assert sorted(set(picks.tolist()) & {0, 5}) == [0, 5] and len(set(picks.tolist())) == 3
+    assert kmeans_cold_start(X, 0).shape == (0,)
+    np.testing.assert_array_equal(kmeans_cold_start(X, 50), np.arange(10))
+
+
+def test_kmeans_cold_start_fills_up_when_duplicates_leave_too_few_clusters():
+    X = np.array([[0.0, 0.0]] * 6 + [[5.0, 5.0]] * 2)  # only 2 distinct points, ask 3
+    picks = kmeans_cold_start(X, 3, seed=0)
+    assert len(set(picks.tolist())) == 3
+
+
+def test_diverse_top_by_hand():
+    scores = np.array([0.9, 0.89, 0.88, 0.5, 0.4, 0.1])
+    X = np.array([[0, 0], [0, 0.01], [0.01, 0], [10, 10], [20, 20], [30, 30]], dtype=float)
+    # plain top-2 would ask the two near-duplicates 0 and 1; with candidates=2 the top-4 {0,1,2,3} form two
+    # clusters {0,1,2} and {3}, whose best members are 0 and 3
+    np.testing.assert_array_equal(diverse_top(scores, X, 2, candidates=2, seed=0), [0, 3])
+    # candidates=1 is plain select
+    np.testing.assert_array_equal(diverse_top(scores, X, 2, candidates=1, seed=0), [0, 1])
+
+
+def test_diverse_top_errors_and_determinism():
+    rng = np.random.default_rng(2)
+    s, X = rng.random(200), rng.normal(size=(200, 4))
+    a = diverse_top(s, X, 8, seed=3)
+    np.testing.assert_array_equal(a, diverse_top(s, X, 8, seed=3))
+    assert len(set(a.tolist())) == 8
+    assert np.all(np.diff(s[a]) <= 0)  # descending score
+    with pytest.raises(ValueError, match="200 scores but 199 embedding rows"):
+        diverse_top(s, X[:199], 3)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        diverse_top(s, np.full((200, 4), np.nan), 3)

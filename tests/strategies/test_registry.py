@@ -1,0 +1,148 @@
+"""The strategy registry: names, needs, contexts, and the default composite."""
+
+import numpy as np
+import pytest
+
+from labelwise.strategies import (
+    QueryContext,
+    available_strategies,
+    get_strategy,
+    kmeans_cold_start,
+    make_default_strategy,
+    margin,
+    select,
+)
+
+RNG = np.random.default_rng(0)
+N = 120
+PROBA = RNG.dirichlet(np.ones(4), size=N)
+SAMPLES = RNG.dirichlet(np.ones(4), size=(5, N))
+X = RNG.normal(size=(N, 6))
+ML = RNG.random((N, 5))
+
+
+def full_context(task, **kw):
+    if task == "multiclass":
+        base = dict(proba=PROBA, samples=SAMPLES)
+    else:
+        base = dict(proba=ML, labeled_cardinality=1.5)
+    return QueryContext(
+        embeddings=X, labeled_embeddings=X[:4], task=task, n_labeled=100, round=2, seed=7, **{**base, **kw}
+    )
+
+
+REQUIRED = {
+    "random", "least-confidence", "margin", "entropy", "probability-interval", "vote-entropy", "mean-kl",
+    "bald", "batch-bald", "kmeans", "coreset", "margin-diverse", "entropy-diverse", "ml-mean", "ml-max",
+    "ml-cardinality", "default",
+}  # fmt: skip
+
+
+def test_all_required_names_are_registered():
+    assert set(available_strategies()) >= REQUIRED
+    assert set(available_strategies("multilabel")) >= {
+        "random",
+        "ml-mean",
+        "ml-max",
+        "ml-cardinality",
+        "default",
+    }
+    assert "margin" not in available_strategies("multilabel")
+    with pytest.raises(ValueError, match="task must be one of"):
+        available_strategies("ner")
+
+
+@pytest.mark.parametrize("task", ["multiclass", "multilabel"])
+def test_every_strategy_returns_distinct_positions_and_is_seeded(task):
+    for name in available_strategies(task):
+        strategy = get_strategy(name)
+        assert strategy.name == name and strategy.needs <= {
+            "proba",
+            "samples",
+            "embeddings",
+            "labeled_embeddings",
+        }
+        picks = strategy(full_context(task), 10)
+        assert picks.dtype == np.int64 and picks.shape == (10,), name
+        assert len(set(picks.tolist())) == 10 and picks.min() >= 0 and picks.max() < N, name
+        np.testing.assert_array_equal(picks, get_strategy(name)(full_context(task), 10), err_msg=name)
+        assert set(strategy.last_seconds) == {"score", "select"}
+
+
+def test_only_needed_arrays_are_read():
+    # a context holding exactly what .needs names is enough for every multiclass strategy
+    for name in available_strategies("multiclass"):
+        strategy = get_strategy(name)
+        full = full_context("multiclass")
+        kw = {need: getattr(full, need) for need in strategy.needs}
+        ctx = QueryContext(task="multiclass", n_labeled=100, round=2, seed=7, n_pool=N, **kw)
+        assert strategy(ctx, 5).shape == (5,), name
+
+
+def test_scoring_strategy_matches_select_on_scores():
+    ctx = full_context("multiclass")
+    strategy = get_strategy("margin")
+    picks = strategy(ctx, 10)
+    np.testing.assert_array_equal(picks, select(margin(PROBA), 10, ctx.rng()))
+    np.testing.assert_allclose(strategy.last_scores, margin(PROBA))
+
+
+def test_rounds_change_the_random_stream():
+    a = get_strategy("random")(QueryContext(n_pool=1000, seed=1, round=0), 5)
+    b = get_strategy("random")(QueryContext(n_pool=1000, seed=1, round=1), 5)
+    assert not np.array_equal(a, b)
+
+
+def test_probability_interval_uses_the_round_window():
+    # top probabilities 0.95, 0.5, 0.62, 0.3 (3 classes)
+    P = np.array([[0.95, 0.03, 0.02], [0.5, 0.3, 0.2], [0.62, 0.2, 0.18], [0.3, 0.35, 0.35]])
+    strategy = get_strategy("probability-interval")
+    # round 0: window [0.4, 0.6] holds only row 1; row 2 is 0.02 above, row 3 0.05 under, row 0 0.35 above
+    np.testing.assert_array_equal(strategy(QueryContext(proba=P, round=0, seed=0), 4), [1, 2, 3, 0])
+    # round 1: [0.35, 0.65] holds rows 1 and 2 (random order), then row 3 (0.05 under), then row 0
+    assert set(strategy(QueryContext(proba=P, round=1, seed=0), 2).tolist()) == {1, 2}
+
+
+def test_default_cold_starts_then_uses_diverse_margin():
+    strategy = get_strategy("default")
+    cold = QueryContext(proba=PROBA, embeddings=X, n_labeled=10, seed=3)  # 10 < 2 * 10
+    np.testing.assert_array_equal(strategy(cold, 10), kmeans_cold_start(X, 10, seed=cold.rng()))
+    assert strategy.last_scores is None
+    warm = QueryContext(proba=PROBA, embeddings=X, n_labeled=20, seed=3)  # 20 >= 2 * 10
+    picks = strategy(warm, 10)
+    np.testing.assert_allclose(strategy.last_scores, margin(PROBA))
+    top = set(select(margin(PROBA), 100, seed=0).tolist())  # candidates = 10 * 10
+    assert set(picks.tolist()) <= top
+    # no model yet and no embeddings: random
+    assert get_strategy("default")(QueryContext(n_pool=50, seed=1), 5).shape == (5,)
+    # the thresholds are tunable
+    eager = make_default_strategy(cold_start_factor=0.5, diverse=False)
+    np.testing.assert_array_equal(eager(cold, 10), select(margin(PROBA), 10, cold.rng()))
+
+
+def test_default_multilabel_uses_ml_max():
+    strategy = get_strategy("default", diverse=False)
+    ctx = QueryContext(proba=ML, task="multilabel", n_labeled=500, seed=0)
+    picks = strategy(ctx, 5)
+    u = 1 - np.abs(2 * ML - 1)
+    np.testing.assert_array_equal(picks, select(u.max(axis=1), 5, ctx.rng()))
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match="unknown strategy 'nope'; available"):
+        get_strategy("nope")
+    with pytest.raises(ValueError, match="strategy 'margin' needs QueryContext.proba"):
+        get_strategy("margin")(QueryContext(n_pool=10), 3)
+    with pytest.raises(ValueError, match="supports tasks \\['multiclass'\\], not 'multilabel'"):
+        get_strategy("margin")(QueryContext(proba=ML, task="multilabel"), 3)
+    with pytest.raises(ValueError, match="disagree on the number of rows"):
+        get_strategy("random")(QueryContext(proba=PROBA, embeddings=X[:5]), 3)
+    with pytest.raises(ValueError, match="give n_pool or at least one"):
+        get_strategy("random")(QueryContext(), 3)
+    with pytest.raises(ValueError, match="needs QueryContext.labeled_cardinality"):
+        get_strategy("ml-cardinality")(QueryContext(proba=ML, task="multilabel"), 3)
+
+
+def test_n_zero_and_n_above_pool():
+    assert get_strategy("margin")(QueryContext(proba=PROBA), 0).shape == (0,)
+    assert sorted(get_strategy("margin")(QueryContext(proba=PROBA[:3], seed=0), 10).tolist()) == [0, 1, 2]
