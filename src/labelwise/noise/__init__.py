@@ -1,1 +1,47 @@
-"""labelwise.noise"""
+"""labelwise.noise: find the labels most likely wrong (confident learning over out-of-fold probabilities).
+
+Layers: :mod:`oof` (model-agnostic out-of-fold probabilities), :mod:`issues` (cleanlab wrappers: quality
+scores, issue masks, noise summary; multi-label and token variants), :mod:`hierarchy` (two-level labels),
+:mod:`multiannotator` (consensus, annotator quality, ActiveLab), :mod:`pipeline` (featurize + ensemble +
+records: what ``labelwise check-labels`` and the app's review queue call) and :mod:`report` (files).
+"""
+
+from labelwise.noise.issues import (
+    FILTERS,
+    NoiseSummary,
+    confident_joint,
+    estimated_num_issues,
+    find_label_issues,
+    find_multilabel_issues,
+    find_token_label_issues,
+    get_label_quality_scores,
+    get_multilabel_quality_scores,
+    get_token_label_quality_scores,
+    multilabel_suggestions,
+    noise_summary,
+)
+from labelwise.noise.multiannotator import (
+    active_learning_scores,
+    annotation_matrix,
+    choose_to_relabel,
+    label_quality_multiannotator,
+    majority_vote,
+)
+from labelwise.noise.oof import fold_assignments, out_of_fold_proba, out_of_fold_token_proba
+from labelwise.noise.pipeline import (
+    LabelCheck,
+    check_labels,
+    ensemble_out_of_fold_proba,
+    multiclass_result,
+    parse_model,
+    rank_label_issues,
+)
+
+__all__ = [
+    "FILTERS", "LabelCheck", "NoiseSummary", "active_learning_scores", "annotation_matrix", "check_labels",
+    "choose_to_relabel", "confident_joint", "ensemble_out_of_fold_proba", "estimated_num_issues",
+    "find_label_issues", "find_multilabel_issues", "find_token_label_issues", "fold_assignments",
+    "get_label_quality_scores", "get_multilabel_quality_scores", "get_token_label_quality_scores",
+    "label_quality_multiannotator", "majority_vote", "multiclass_result", "multilabel_suggestions",
+    "noise_summary", "out_of_fold_proba", "out_of_fold_token_proba", "parse_model", "rank_label_issues",
+]

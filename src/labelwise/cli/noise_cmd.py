@@ -1,0 +1,92 @@
+"""`labelwise check-labels`: rank a labeled file's records by how likely their label is wrong."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+        if number < 1:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    return number
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "check-labels", help="find the labels most likely wrong (confident learning)",
+        description="Out-of-fold predicted probabilities by K-fold cross-validation, then cleanlab's confident "
+                    "learning to rank the records whose label is most likely wrong. Writes JSON Lines worst "
+                    "first ({id, text, label, suggested_label, quality, is_issue}) and a summary (noise rate "
+                    "per class, most confused pairs, matrix plot).")
+    p.add_argument("file", type=Path, help="labeled data (JSONL, CSV, TSV or Parquet)")
+    p.add_argument("--task", default="multiclass", choices=["multiclass", "multilabel", "ner"])
+    p.add_argument("--model", default="ensemble",
+                   help="'+'-joined <featurizer>-<estimator> components, featurizer tfidf|minilm|e5, estimator "
+                        "lr|knn (e.g. tfidf-lr, minilm-lr, minilm-lr+minilm-knn+tfidf-lr), or 'ensemble' "
+                        "(default: chosen by language). NER always uses a CRF.")
+    p.add_argument("--folds", type=_positive, default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--repeats", type=_positive, default=1, help="repeated K-fold splits, averaged (default 1)")
+    p.add_argument("--rounds", type=int, choices=[1, 2], default=None,
+                   help="2: refit without the first round's issues (default for multiclass); 1: one pass")
+    p.add_argument("--filter-by", default="low_self_confidence",
+                   help="cleanlab filter for multiclass (default low_self_confidence; e.g. prune_by_noise_rate)")
+    p.add_argument("--hierarchy-sep", default="/",
+                   help="separator of two-level labels like sports/football (default '/'; '' for flat labels)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--text-field", default=None, help="default: text (ner: tokens)")
+    p.add_argument("--label-field", default=None, help="default: label (multiclass) / labels (multilabel)")
+    p.add_argument("--id-field", default="id", help="record id field (default id; else the record number)")
+    p.add_argument("--out", type=Path, default=Path("label_issues.jsonl"), help="ranked records (JSON Lines)")
+    p.add_argument("--summary", type=Path, default=None,
+                   help="summary directory (default: <out stem>_summary next to --out)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from labelwise.data import load_corpus
+    from labelwise.noise.issues import FILTERS
+    from labelwise.noise.pipeline import check_labels
+    from labelwise.noise.report import write_records, write_summary
+
+    console = Console(stderr=True, quiet=args.quiet)
+    if args.filter_by not in FILTERS:
+        console.print(f"[red]--filter-by must be one of {', '.join(FILTERS)}[/red]")
+        return 2
+    started = time.perf_counter()
+    corpus = load_corpus(args.file, task=args.task, text_field=args.text_field, label_field=args.label_field,
+                         id_field=args.id_field, require_labels=True)
+    summary_dir = args.summary or args.out.with_name(f"{args.out.stem}_summary")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=args.quiet, transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            key = "features" if stage.startswith("features") else stage
+            if key not in tasks:
+                tasks[key] = bar.add_task(stage, total=total)
+            bar.update(tasks[key], completed=done, total=total, description=stage)
+
+        try:
+            check = check_labels(corpus, model=args.model, folds=args.folds, repeats=args.repeats,
+                                 rounds=args.rounds, seed=args.seed, filter_by=args.filter_by,
+                                 hierarchy_sep=args.hierarchy_sep or None, progress=progress)
+        except ValueError as err:
+            bar.stop()
+            print(f"labelwise check-labels: error: {err}", file=sys.stderr)
+            return 2
+    write_records(check, args.out)
+    write_summary(check, summary_dir)
+    console.print(f"{check.summary['n_issues']} of {len(corpus)} labels flagged (model {check.model}); "
+                  f"ranked records: {args.out}; summary: {summary_dir} ({time.perf_counter() - started:.1f} s)")
+    return 0

@@ -1,0 +1,361 @@
+"""The check-labels pipeline: featurize, out-of-fold probabilities from one or several models, cleanlab, records.
+
+Model specs are ``+``-joined components ``<featurizer>-<estimator>``: featurizer ``tfidf``, ``minilm`` or ``e5``,
+estimator ``lr`` (labelwise's LinearModel) or ``knn`` (cosine k-nearest neighbours). Their out-of-fold
+probabilities are averaged. ``"ensemble"`` (the default) picks per language: English ``minilm-lr+minilm-knn+tfidf-lr``,
+Chinese/Japanese/Korean ``tfidf-lr+tfidf-knn`` (MiniLM is English-only).
+
+With ``rounds=2`` (the default for multiclass) the examples flagged in the first round are left out of every
+training fold of the second (they are still predicted), so the final probabilities come from models trained
+on cleaner labels. Why these choices: benchmarks/RESULTS.md, section "label noise".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from labelwise.data import Corpus
+from labelwise.noise import hierarchy
+from labelwise.noise.issues import (
+    find_label_issues,
+    find_multilabel_issues,
+    find_token_label_issues,
+    get_label_quality_scores,
+    get_multilabel_quality_scores,
+    get_token_label_quality_scores,
+    multilabel_suggestions,
+    noise_summary,
+)
+from labelwise.noise.oof import out_of_fold_proba, out_of_fold_token_proba
+
+#: stage, done, total
+StageProgress = Callable[[str, int, int], None]
+
+FEATURIZER_NAMES = ("tfidf", "minilm", "e5")
+ESTIMATORS = ("lr", "knn")
+#: inverse L2 strength per featurizer, chosen on ag_news with injected noise (stronger than sklearn's default
+#: C=1 for embeddings: a model that cannot memorise the flipped labels exposes them better)
+LR_C = {"tfidf": 1.0, "minilm": 0.3, "e5": 0.3}
+KNN_K = 30
+ENGLISH_ENSEMBLE = "minilm-lr+minilm-knn+tfidf-lr"
+CJK_ENSEMBLE = "tfidf-lr+tfidf-knn"
+
+
+def parse_model(spec: str, texts: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """``"minilm-lr+tfidf-lr"`` -> ``[("minilm", "lr"), ("tfidf", "lr")]``; ``"ensemble"`` picks per language."""
+    if spec == "ensemble":
+        from labelwise.features import is_cjk
+
+        spec = CJK_ENSEMBLE if texts is not None and is_cjk(texts) else ENGLISH_ENSEMBLE
+    out = []
+    for part in spec.split("+"):
+        feat, _, est = part.strip().rpartition("-")
+        if feat not in FEATURIZER_NAMES or est not in ESTIMATORS:
+            raise ValueError(
+                f"unknown model component {part!r}; expected <featurizer>-<estimator> with featurizer in "
+                f"{FEATURIZER_NAMES} and estimator in {ESTIMATORS} (e.g. tfidf-lr, minilm-knn), or 'ensemble'"
+            )
+        out.append((feat, est))
+    return out
+
+
+class _KNN:
+    """Cosine k-NN with distance weights; ``k`` shrinks to the training size."""
+
+    def __init__(self, k: int = KNN_K):
+        self.k = k
+
+    def fit(self, X: Any, y: np.ndarray) -> _KNN:
+        from sklearn.neighbors import KNeighborsClassifier
+
+        self._model = KNeighborsClassifier(
+            n_neighbors=min(self.k, X.shape[0]), weights="distance", metric="cosine", algorithm="brute"
+        ).fit(X, y)
+        self.classes_ = self._model.classes_
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return self._model.predict_proba(X)
+
+
+def model_factory(featurizer: str, estimator: str, *, task: str, n_classes: int) -> Callable[[], Any]:
+    """A factory of fresh estimators for one component."""
+    if estimator == "knn":
+        if task != "multiclass":
+            raise ValueError("the knn estimator supports multiclass labels only; use lr for multi-label")
+        return lambda: _KNN()
+    from labelwise.models import LinearModel
+
+    c = LR_C.get(featurizer, 1.0)
+    return lambda: LinearModel(task, n_classes, C=c)
+
+
+def ensemble_out_of_fold_proba(
+    views: Mapping[str, Any],
+    components: Sequence[tuple[str, str]],
+    y: np.ndarray,
+    *,
+    n_classes: int,
+    task: str = "multiclass",
+    folds: int = 5,
+    repeats: int = 1,
+    rounds: int = 1,
+    seed: int = 0,
+    progress: StageProgress | None = None,
+) -> np.ndarray:
+    """Average of the components' out-of-fold probabilities, optionally in two rounds.
+
+    views: featurizer name -> (n, d) matrix (rows follow y). Every component uses the same folds (same seed).
+    rounds=2: the first round's issues (:func:`find_label_issues`, multiclass) are excluded from training in the
+    second; the returned probabilities are the second round's (every row still out-of-fold).
+    """
+    if rounds not in (1, 2):
+        raise ValueError(f"rounds must be 1 or 2, got {rounds}")
+    if rounds == 2 and task != "multiclass":
+        raise ValueError("rounds=2 is implemented for multiclass labels only")
+    missing = sorted({f for f, _ in components} - set(views))
+    if missing:
+        raise ValueError(f"no features given for {missing}")
+    y = np.asarray(y)
+    train_mask = None
+    total = len(components) * folds * repeats * rounds
+    done = 0
+    pred = None
+    for r in range(rounds):
+        acc = np.zeros((len(y), n_classes))
+        for feat, est in components:
+            def step(_d: int, _t: int) -> None:
+                nonlocal done
+                done += 1
+                if progress is not None:
+                    progress("cross-validation", done, total)
+
+            acc += out_of_fold_proba(
+                views[feat], y, model_factory=model_factory(feat, est, task=task, n_classes=n_classes),
+                folds=folds, repeats=repeats, seed=seed, n_classes=n_classes, train_mask=train_mask,
+                progress=step,
+            )
+        pred = acc / len(components)
+        if r + 1 < rounds:
+            train_mask = ~find_label_issues(y, pred)
+    assert pred is not None
+    return pred
+
+
+@dataclass
+class LabelCheck:
+    """Everything check-labels found. ``records`` are worst first; arrays follow the corpus order."""
+
+    task: str
+    model: str
+    records: list[dict[str, Any]]
+    pred_probs: Any
+    quality: np.ndarray
+    is_issue: np.ndarray
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _featurize(corpus: Corpus, names: Sequence[str], featurizer_options: Mapping[str, Mapping[str, Any]] | None,
+               progress: StageProgress | None) -> dict[str, Any]:
+    from labelwise.features import make_featurizer
+
+    views = {}
+    for i, name in enumerate(dict.fromkeys(names)):
+        if progress is not None:
+            progress(f"features: {name}", i, len(set(names)))
+        views[name] = make_featurizer(name, **dict((featurizer_options or {}).get(name, {}))).fit_transform(
+            corpus.texts
+        )
+    if progress is not None:
+        progress("features", len(views), len(views))
+    return views
+
+
+def _check_corpus(corpus: Corpus, folds: int) -> None:
+    if not corpus.is_labeled:
+        missing = sum(1 for label in (corpus.labels or [None] * len(corpus)) if label is None)
+        raise ValueError(f"check-labels needs every record labeled; {missing} of {len(corpus)} have no label")
+    if len(corpus) < folds:
+        raise ValueError(f"need at least {folds} labeled records for {folds}-fold cross-validation, got {len(corpus)}")
+    if corpus.task == "multiclass" and len(set(corpus.labels or [])) < 2:
+        raise ValueError("need at least two different labels to look for label errors")
+
+
+def check_labels(
+    corpus: Corpus,
+    *,
+    model: str = "ensemble",
+    folds: int = 5,
+    repeats: int = 1,
+    rounds: int | None = None,
+    seed: int = 0,
+    filter_by: str = "low_self_confidence",
+    featurizer_options: Mapping[str, Mapping[str, Any]] | None = None,
+    views: Mapping[str, Any] | None = None,
+    hierarchy_sep: str | None = hierarchy.SEPARATOR,
+    progress: StageProgress | None = None,
+) -> LabelCheck:
+    """Rank a labeled corpus's records by how likely their label is wrong.
+
+    Multiclass and multi-label use ``model`` (see :func:`parse_model`); NER uses a CRF's per-token marginals
+    (``model`` ignored). ``views`` may pass precomputed feature matrices by featurizer name (rows follow the
+    corpus). ``hierarchy_sep``: labels like ``sports/football`` are two-level when some parent has two or more
+    children (None: always flat). Returns a :class:`LabelCheck`; its records hold ``id, text, label, suggested_label, quality,
+    is_issue`` (plus ``issue_level`` for hierarchical labels, ``token_issues`` for NER).
+    """
+    _check_corpus(corpus, folds)
+    if corpus.task == "ner":
+        return _check_ner(corpus, folds=folds, seed=seed, progress=progress)
+    components = parse_model(model, corpus.texts)
+    spec = "+".join(f"{f}-{e}" for f, e in components)
+    needed = [f for f, _ in components]
+    given = dict(views or {})
+    if any(f not in given for f in needed):
+        given.update(_featurize(corpus, [f for f in needed if f not in given], featurizer_options, progress))
+    y = corpus.label_matrix()
+    n_classes = len(corpus.label_set)
+    if corpus.task == "multilabel":
+        P = ensemble_out_of_fold_proba(given, components, y, n_classes=n_classes, task="multilabel",
+                                       folds=folds, repeats=repeats, rounds=1, seed=seed, progress=progress)
+        return _multilabel_result(corpus, spec, y, P)
+    rounds = 2 if rounds is None else rounds
+    P = ensemble_out_of_fold_proba(given, components, y, n_classes=n_classes, folds=folds, repeats=repeats,
+                                   rounds=rounds, seed=seed, progress=progress)
+    return multiclass_result(corpus, P, model=spec, filter_by=filter_by, hierarchy_sep=hierarchy_sep)
+
+
+def multiclass_result(corpus: Corpus, pred_probs: np.ndarray, *, model: str = "given",
+                      filter_by: str = "low_self_confidence",
+                      hierarchy_sep: str | None = hierarchy.SEPARATOR) -> LabelCheck:
+    """Records and summary from out-of-fold probabilities (n, C) of a multiclass corpus."""
+    label_set = list(corpus.label_set)
+    y = corpus.label_matrix()
+    quality = get_label_quality_scores(y, pred_probs)
+    mask = find_label_issues(y, pred_probs, filter_by=filter_by)
+    suggested = pred_probs.argmax(axis=1)
+    summary: dict[str, Any] = {
+        "task": "multiclass", "model": model, "n": len(y), "n_issues": int(mask.sum()),
+        "filter_by": filter_by,
+        "levels": {"label": _level_stats(y, pred_probs, label_set)},
+    }
+    top_issue = None
+    issue_level: list[str | None] | None = None
+    if hierarchy_sep and hierarchy.is_hierarchical(label_set, hierarchy_sep):
+        parent_names, leaf_parent = hierarchy.parents(label_set, hierarchy_sep)
+        top_p = hierarchy.top_level_proba(pred_probs, label_set, hierarchy_sep)
+        top_y = leaf_parent[y]
+        top_suggested = top_p.argmax(axis=1)
+        top_issue = mask & (top_suggested != top_y)
+        issue_level = [("top" if t else "leaf") if m else None for m, t in zip(mask, top_issue, strict=True)]
+        summary["levels"]["top"] = _level_stats(top_y, top_p, parent_names)
+        summary["n_top_level_issues"] = int(top_issue.sum())
+    order = hierarchy.rank_order(quality, mask, top_issue)
+    records = []
+    for i in order:
+        rec = {
+            "id": corpus.ids[i], "text": corpus.texts[i], "label": label_set[y[i]],
+            "suggested_label": label_set[suggested[i]], "quality": round(float(quality[i]), 6),
+            "is_issue": bool(mask[i]),
+        }
+        if issue_level is not None:
+            rec["issue_level"] = issue_level[i]
+        records.append(rec)
+    return LabelCheck("multiclass", model, records, pred_probs, quality, mask, summary)
+
+
+def _level_stats(y: np.ndarray, pred_probs: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
+    """Out-of-fold agreement with the given labels and the confident-joint noise estimates at one level."""
+    stats = noise_summary(y, pred_probs, names).to_dict()
+    stats["oof_agreement"] = float((pred_probs.argmax(axis=1) == y).mean()) if len(y) else 0.0
+    return stats
+
+
+def _multilabel_result(corpus: Corpus, model: str, Y: np.ndarray, P: np.ndarray) -> LabelCheck:
+    label_set = list(corpus.label_set)
+    quality = get_multilabel_quality_scores(Y, P)
+    mask = find_multilabel_issues(Y, P)
+    suggestions = multilabel_suggestions(P)
+    order = hierarchy.rank_order(quality, mask)
+    records = [
+        {
+            "id": corpus.ids[i], "text": corpus.texts[i], "label": list(corpus.labels[i]),  # type: ignore[index]
+            "suggested_label": [label_set[j] for j in suggestions[i]], "quality": round(float(quality[i]), 6),
+            "is_issue": bool(mask[i]),
+        }
+        for i in order
+    ]
+    per_label = {
+        name: {
+            "given_positive": int(Y[:, j].sum()),
+            "predicted_positive": int((P[:, j] >= 0.5).sum()),
+            "disagreements": int(((P[:, j] >= 0.5) != (Y[:, j] > 0)).sum()),
+        }
+        for j, name in enumerate(label_set)
+    }
+    summary = {"task": "multilabel", "model": model, "n": len(Y), "n_issues": int(mask.sum()),
+               "per_label": per_label}
+    return LabelCheck("multilabel", model, records, P, quality, mask, summary)
+
+
+def _check_ner(corpus: Corpus, *, folds: int, seed: int, progress: StageProgress | None) -> LabelCheck:
+    from labelwise.data.ner import tag_set
+    from labelwise.models.crf import CRFTagger
+
+    types = list(corpus.label_set)
+    tags = tag_set(types)
+    index = {t: i for i, t in enumerate(tags)}
+    tokens = corpus.tokens or [t.split() for t in corpus.texts]
+    given = corpus.labels or []
+    P = out_of_fold_token_proba(
+        tokens, given, model_factory=lambda: CRFTagger(types=types), folds=folds, seed=seed,
+        progress=None if progress is None else (lambda d, t: progress("cross-validation", d, t)),
+    )
+    labels_idx = [[index[t] for t in row] for row in given]
+    sentence_q, _ = get_token_label_quality_scores(labels_idx, P)
+    flagged: dict[int, list[int]] = {}
+    for s, t in find_token_label_issues(labels_idx, P):
+        flagged.setdefault(s, []).append(t)
+    mask = np.array([i in flagged for i in range(len(given))], dtype=bool)
+    order = hierarchy.rank_order(sentence_q, mask)
+    records = [
+        {
+            "id": corpus.ids[i], "text": corpus.texts[i], "label": list(given[i]),
+            "suggested_label": [tags[j] for j in P[i].argmax(axis=1)] if len(P[i]) else [],
+            "quality": round(float(sentence_q[i]), 6), "is_issue": bool(mask[i]),
+            "token_issues": sorted(flagged.get(int(i), [])),
+        }
+        for i in order
+    ]
+    summary = {"task": "ner", "model": "crf", "n": len(given), "n_issues": int(mask.sum()),
+               "n_token_issues": int(sum(len(v) for v in flagged.values()))}
+    return LabelCheck("ner", "crf", records, P, sentence_q, mask, summary)
+
+
+def rank_label_issues(
+    data: Corpus | tuple[Sequence[Any], Sequence[str], Sequence[Any], Sequence[str]],
+    *,
+    task: str = "multiclass",
+    model: str = "ensemble",
+    folds: int = 5,
+    seed: int = 0,
+    **options: Any,
+) -> list[dict[str, Any]]:
+    """Records worst first (``id, text, label, suggested_label, quality, is_issue``) for a Corpus or an
+    ``(ids, texts, labels, label_set)`` tuple; the entry point for the app's "review labels" queue."""
+    if isinstance(data, Corpus):
+        corpus = data
+    else:
+        try:
+            ids, texts, labels, label_set = data
+        except (TypeError, ValueError):
+            raise TypeError("expected a Corpus or an (ids, texts, labels, label_set) tuple") from None
+        corpus = Corpus(ids=list(ids), texts=list(texts), task=task, labels=list(labels),  # type: ignore[arg-type]
+                        label_set=list(label_set))
+        unknown = {label for label in corpus.labels or [] if task == "multiclass" and label not in label_set}
+        if unknown:
+            raise ValueError(f"labels {sorted(unknown)} are not in the label set {list(label_set)}")
+    return check_labels(corpus, model=model, folds=folds, seed=seed, **options).records

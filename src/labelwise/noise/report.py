@@ -1,0 +1,107 @@
+"""Writing a label check: the ranked records (JSON Lines) and the summary (JSON, Markdown, matrix plot)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from labelwise.noise.pipeline import LabelCheck
+
+
+def write_records(check: LabelCheck, path: str | os.PathLike[str]) -> int:
+    """Write the records worst first as JSON Lines, atomically; returns the number written."""
+    from labelwise.data import write_jsonl
+
+    return write_jsonl(check.records, path)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def plot_joint(joint: np.ndarray, names: list[str], path: Path, *, title: str) -> None:
+    """The confident joint as a heat map: rows = given label, columns = estimated true label, each row
+    normalised to fractions; the diagonal is blanked so the confusions stand out."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    joint = np.asarray(joint, dtype=np.float64)
+    rows = joint.sum(axis=1, keepdims=True)
+    frac = np.divide(joint, rows, out=np.zeros_like(joint), where=rows > 0)
+    shown = frac.copy()
+    np.fill_diagonal(shown, np.nan)
+    size = max(4.0, 0.45 * len(names) + 2.5)
+    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    im = ax.imshow(shown, cmap="Reds", vmin=0.0, vmax=max(float(np.nanmax(shown)) if shown.size > 1 else 0.0, 1e-6))
+    ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xlabel("estimated true label")
+    ax.set_ylabel("given label")
+    ax.set_title(title, fontsize=10)
+    if len(names) <= 15:
+        for i in range(len(names)):
+            for j in range(len(names)):
+                if i != j and joint[i, j] >= 0.5:
+                    ax.text(j, i, f"{int(round(joint[i, j]))}", ha="center", va="center", fontsize=7)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the given label")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _markdown(summary: dict[str, Any], plots: list[str]) -> str:
+    lines = [f"# Label check ({summary['task']}, model {summary['model']})", "",
+             f"{summary['n_issues']} of {summary['n']} records flagged as likely label errors.", ""]
+    for level, stats in summary.get("levels", {}).items():
+        lines += [f"## Level: {level}", "",
+                  f"Out-of-fold agreement with the given labels: {stats['oof_agreement']:.3f}", "",
+                  "| label | estimated noise rate | estimated errors |", "|---|---:|---:|"]
+        for name in stats["label_set"]:
+            lines.append(f"| {name} | {stats['noise_rate'][name]:.3f} | {stats['estimated_issues'][name]} |")
+        lines += ["", "Most confused pairs (given → estimated true):", ""]
+        lines += [f"- {p['given']} → {p['true']}: {p['estimated_count']}" for p in stats["confused_pairs"]] or ["- none"]
+        lines.append("")
+    if "per_label" in summary:
+        lines += ["| label | given positive | predicted positive | disagreements |", "|---|---:|---:|---:|"]
+        lines += [f"| {k} | {v['given_positive']} | {v['predicted_positive']} | {v['disagreements']} |"
+                  for k, v in summary["per_label"].items()]
+        lines.append("")
+    for p in plots:
+        lines += [f"![{p}]({p})", ""]
+    return "\n".join(lines)
+
+
+def write_summary(check: LabelCheck, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write ``summary.json``, ``summary.md`` and, for multiclass, ``confusion.png`` (and
+    ``confusion_top.png`` for hierarchical labels) into ``out_dir``; returns the paths written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    plots = []
+    for level, stats in check.summary.get("levels", {}).items():
+        name = "confusion.png" if level == "label" else f"confusion_{level}.png"
+        plot_joint(np.array(stats["confident_joint"]), stats["label_set"], out / name,
+                   title=f"Estimated label errors ({level} level): given vs true")
+        plots.append(name)
+        written.append(out / name)
+    _atomic_write_text(out / "summary.json", json.dumps(check.summary, indent=2, ensure_ascii=False) + "\n")
+    _atomic_write_text(out / "summary.md", _markdown(check.summary, plots))
+    return [out / "summary.json", out / "summary.md", *written]
