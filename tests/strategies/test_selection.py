@@ -68,3 +68,13 @@ def test_errors():
         select(np.zeros(3), 1.5)
     with pytest.raises(ValueError, match="real-valued"):
         select(np.array(["a", "b"]), 1)
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 999, 1000, 2000])
+@pytest.mark.parametrize("where", [0, 500, 999])
+def test_nan_anywhere_is_caught_whatever_n(n, where):
+    # select checks NaN only among the n values argpartition takes; NaN must always land there
+    scores = np.random.default_rng(where).random(1000)
+    scores[where] = np.nan
+    with pytest.raises(ValueError, match=f"NaN at positions \\[{where}\\]"):
+        select(scores, n)

@@ -22,18 +22,24 @@ def as_rng(seed: Seed) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def as_scores(scores: object, *, name: str) -> np.ndarray:
+def as_scores(scores: object, *, name: str, check_nan: bool = True) -> np.ndarray:
     """Validate a 1-d real score vector without NaN (infinities are allowed: -inf = never ask)."""
     arr = np.asarray(scores)
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected scores of shape (n_samples,), got an array of shape {arr.shape}")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.iscomplexobj(arr):
         raise ValueError(f"{name}: expected real-valued scores, got dtype {arr.dtype}")
-    if arr.dtype.kind == "f" and np.isnan(arr).any():
-        raise ValueError(
-            f"{name}: scores contain NaN at positions {np.flatnonzero(np.isnan(arr))[:10].tolist()}"
-        )
+    if check_nan and _has_nan(arr):
+        _raise_nan(arr, name=name)
     return arr
+
+
+def _has_nan(arr: np.ndarray) -> bool:
+    return arr.dtype.kind == "f" and bool(np.isnan(arr).any())
+
+
+def _raise_nan(arr: np.ndarray, *, name: str) -> None:
+    raise ValueError(f"{name}: scores contain NaN at positions {np.flatnonzero(np.isnan(arr))[:10].tolist()}")
 
 
 def as_count(n: object, *, name: str) -> int:
@@ -56,24 +62,32 @@ def select(scores: np.ndarray, n: int, seed: Seed = None) -> np.ndarray:
     seed. The chosen positions are then ordered by score, descending, with a random key among equal scores.
     (modAL's ``multi_argmax``/``shuffled_argmax`` split scoring from selection the same way.)
     """
-    s = as_scores(scores, name="select")
+    s = as_scores(scores, name="select", check_nan=False)
     N = s.shape[0]
     n = min(as_count(n, name="select"), N)
-    if n <= 0:
-        return np.empty(0, dtype=np.int64)
+    if n <= 0 or n == N:
+        if _has_nan(s):
+            _raise_nan(s, name="select")
+        if n <= 0:
+            return np.empty(0, dtype=np.int64)
     rng = as_rng(seed)
     if n == N:
         top = np.arange(N, dtype=np.int64)
     else:
         part = np.argpartition(s, N - n)[N - n :]
-        t = s[part].min()
+        top_values = s[part]
+        # argpartition orders NaN above every number, so any NaN lands among the n values taken: checking
+        # those is a full NaN check without another pass over the N scores.
+        if _has_nan(top_values):
+            _raise_nan(s, name="select")
+        t = top_values.min()
         n_equal = int(np.count_nonzero(s == t))
-        n_equal_in = int(np.count_nonzero(s[part] == t))
+        n_equal_in = int(np.count_nonzero(top_values == t))
         if n_equal == n_equal_in:
             top = part.astype(np.int64, copy=False)
         else:
             # The boundary value t is shared with rows left out: draw the n_equal_in places among all of them.
-            above = part[s[part] > t]
+            above = part[top_values > t]
             tied = np.flatnonzero(s == t)
             chosen = rng.choice(tied, size=n_equal_in, replace=False)
             top = np.concatenate([above, chosen]).astype(np.int64, copy=False)
