@@ -8,7 +8,6 @@ but the login page and ``/api/login`` refuses a request without a valid session 
 name is enough. ``X-Labelwise-Tab`` names the browser tab, so two tabs of one person get different texts.
 """
 
-from __future__ import annotations
 
 import hashlib
 import hmac

@@ -191,6 +191,7 @@ class Trainer:
             return self
         self.store.listeners.append(self._on_change)
         if initial_round:
+            self._idle.clear()
             self._wake.set()
         self._thread = threading.Thread(target=self._loop, name="labelwise-trainer", daemon=True)
         self._thread.start()
