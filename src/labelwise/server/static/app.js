@@ -250,6 +250,8 @@ function closeRevisit() {
 async function refreshHistory() {
   const out = await api("GET", "/api/history?limit=40");
   const list = $("history");
+  const focused = document.activeElement && document.activeElement.parentElement === list
+    ? document.activeElement.dataset.itemId : null;
   list.replaceChildren();
   for (const h of out.history) {
     const answer = Array.isArray(h.answer) ? h.answer : [h.answer];
@@ -260,6 +262,7 @@ async function refreshHistory() {
     li.addEventListener("click", () => revisit(h.item_id));
     li.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.stopPropagation(); revisit(h.item_id); } });
     list.appendChild(li);
+    if (focused === String(h.item_id)) li.focus(); // a refresh must not steal the keyboard user's place
   }
 }
 
@@ -355,7 +358,7 @@ function drawCurve(p) {
   };
   for (const s of [0, 0.25, 0.5, 0.75, 1]) { line(L, y(s), W - R, y(s), "grid"); text(L - 6, y(s) + 4, `${s * 100}%`, "end"); }
   line(L, H - B, W - R, H - B);
-  text((W + L) / 2, H - 6, "labels");
+  text(W - R, H - B - 6, "labels →", "end");
   for (const n of [0, xmax / 2, xmax]) text(x(n), H - B + 14, String(Math.round(n)));
   const poly = (list, dashed, color) => {
     if (list.length < 2) return;
