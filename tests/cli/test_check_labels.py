@@ -1,0 +1,120 @@
+"""`labelwise check-labels`: the output contract on a small real slice, summaries, and bad input."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from labelwise.cli.main import main
+
+CONTRACT = {"id", "text", "label", "suggested_label", "quality", "is_issue"}
+
+
+def _slice(src: Path, dst: Path, n: int, *, flip_every: int = 0, ids: bool = False) -> list[dict]:
+    rows = [json.loads(line) for line in src.read_text(encoding="utf-8").splitlines()[:n]]
+    labels = sorted({r["label"] for r in rows})
+    for i, r in enumerate(rows):
+        if flip_every and i % flip_every == 0:
+            r["label"] = labels[(labels.index(r["label"]) + 1) % len(labels)]
+        if ids:
+            r["id"] = f"doc-{i}"
+    dst.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return rows
+
+
+def _read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_writes_every_record_worst_first_with_contract_fields(tmp_path, datasets_dir):
+    data = tmp_path / "ag.jsonl"
+    rows = _slice(datasets_dir / "ag_news" / "train.jsonl", data, 200, flip_every=10)
+    out = tmp_path / "issues.jsonl"
+    assert main(["check-labels", str(data), "--model", "tfidf-lr", "--folds", "4", "--out", str(out),
+                 "--quiet"]) == 0
+    records = _read(out)
+    assert len(records) == 200
+    assert all(set(r) == CONTRACT for r in records)  # "Sci/Tech" alone is not a hierarchy
+    assert sorted(r["id"] for r in records) == list(range(200))  # ids: 0-based record numbers
+    for r in records:
+        assert r["text"] == rows[r["id"]]["text"] and r["label"] == rows[r["id"]]["label"]
+        assert 0.0 <= r["quality"] <= 1.0
+    flags = [r["is_issue"] for r in records]
+    n_issues = sum(flags)
+    assert n_issues > 0 and flags == [True] * n_issues + [False] * (200 - n_issues)
+    for part in (records[:n_issues], records[n_issues:]):
+        assert [r["quality"] for r in part] == sorted(r["quality"] for r in part)
+    flipped = {i for i in range(200) if i % 10 == 0}
+    found = {r["id"] for r in records if r["is_issue"]}
+    # 10 % flipped; TF-IDF on 200 texts is a weak model, yet the flagged set must be enriched with flips
+    assert len(found & flipped) / len(found) >= 0.25, (len(found), len(found & flipped))
+    summary_dir = tmp_path / "issues_summary"
+    summary = json.loads((summary_dir / "summary.json").read_text())
+    assert summary["n"] == 200 and summary["n_issues"] == n_issues
+    assert set(summary["levels"]["label"]["noise_rate"]) == {"Business", "Sci/Tech", "Sports", "World"}
+    assert (summary_dir / "confusion.png").stat().st_size > 1000
+    assert "estimated noise rate" in (summary_dir / "summary.md").read_text()
+
+
+def test_given_ids_and_summary_dir(tmp_path, datasets_dir):
+    data = tmp_path / "zh.jsonl"
+    _slice(datasets_dir / "thucnews_titles" / "train.jsonl", data, 120, ids=True)
+    out = tmp_path / "o" / "ranked.jsonl"
+    assert main(["check-labels", str(data), "--model", "tfidf-lr", "--folds", "3", "--rounds", "1",
+                 "--out", str(out), "--summary", str(tmp_path / "s"), "--quiet"]) == 0
+    records = _read(out)
+    assert sorted(r["id"] for r in records) == sorted(f"doc-{i}" for i in range(120))
+    assert (tmp_path / "s" / "summary.md").exists()
+    assert not list((tmp_path / "o").glob(".*tmp"))  # atomic write leaves no temporary file
+
+
+def test_bad_input_gives_clear_errors(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "a", "label": "x"}\n{"text": "b", "label": \n', encoding="utf-8")
+    assert main(["check-labels", str(bad), "--out", str(tmp_path / "o.jsonl"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.jsonl" in err and "line 2" in err
+    assert not (tmp_path / "o.jsonl").exists()
+
+    good = tmp_path / "good.jsonl"
+    good.write_text("".join(json.dumps({"text": f"t{i}", "label": "xy"[i % 2]}) + "\n" for i in range(10)))
+    assert main(["check-labels", str(good), "--model", "bert-svm", "--quiet"]) == 2
+    assert "unknown model component" in capsys.readouterr().err
+
+    assert main(["check-labels", str(good), "--model", "tfidf-lr", "--folds", "20", "--quiet"]) == 2
+    assert "at least 20 labeled records" in capsys.readouterr().err
+
+    unlabeled = tmp_path / "unlabeled.jsonl"
+    unlabeled.write_text('{"text": "a", "label": "x"}\n{"text": "b"}\n', encoding="utf-8")
+    assert main(["check-labels", str(unlabeled), "--quiet"]) == 2
+    assert "unlabeled.jsonl" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit):
+        main(["check-labels", str(good), "--folds", "0"])
+
+
+def test_multilabel_task(tmp_path, datasets_dir):
+    ml = tmp_path / "ml.jsonl"
+    rows = [json.loads(line) for line in
+            (datasets_dir / "goemotions" / "train.jsonl").read_text().splitlines()[:150]]
+    ml.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "ml_out.jsonl"
+    assert main(["check-labels", str(ml), "--task", "multilabel", "--model", "tfidf-lr", "--folds", "3",
+                 "--out", str(out), "--quiet"]) == 0
+    records = _read(out)
+    assert len(records) == 150 and all(isinstance(r["label"], list) for r in records)
+    assert all(set(r) == CONTRACT for r in records)
+
+
+def test_ner_task(tmp_path, datasets_dir):
+    ner = tmp_path / "ner.jsonl"
+    rows = [json.loads(line) for line in (datasets_dir / "conll2003" / "train.jsonl").read_text().splitlines()[:60]]
+    ner.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "ner_out.jsonl"
+    assert main(["check-labels", str(ner), "--task", "ner", "--folds", "3", "--out", str(out), "--quiet"]) == 0
+    records = _read(out)
+    assert len(records) == 60
+    for r in records:
+        assert set(r) == CONTRACT | {"token_issues"}
+        assert len(r["suggested_label"]) == len(r["label"]) == len(rows[r["id"]]["tags"])
+        assert r["is_issue"] == bool(r["token_issues"])

@@ -1,0 +1,129 @@
+"""Two-level labels (ranking rule, both levels reported) and the pipeline on given feature matrices."""
+
+import numpy as np
+import pytest
+
+from labelwise.data import Corpus
+from labelwise.noise import check_labels, multiclass_result, parse_model, rank_label_issues
+from labelwise.noise.hierarchy import is_hierarchical, parents, rank_order, top_level_proba
+
+
+def test_rank_order_puts_top_level_issues_first():
+    quality = np.array([0.1, 0.3, 0.05, 0.2])
+    is_issue = np.array([True, True, False, True])
+    top = np.array([False, True, False, True])
+    assert rank_order(quality, is_issue, top).tolist() == [3, 1, 0, 2]
+    assert rank_order(quality, is_issue).tolist() == [0, 3, 1, 2]
+
+
+def test_parents_and_top_level_proba():
+    label_set = ["news/politics", "news/world", "sports/football", "sports/tennis"]
+    names, leaf_parent = parents(label_set)
+    assert names == ["news", "sports"] and leaf_parent.tolist() == [0, 0, 1, 1]
+    np.testing.assert_allclose(top_level_proba(np.array([[0.1, 0.2, 0.3, 0.4]]), label_set), [[0.3, 0.7]])
+    assert is_hierarchical(label_set)
+    assert not is_hierarchical(["Business", "Sci/Tech", "Sports", "World"])  # one child: a flat label
+
+
+def hierarchical_case():
+    label_set = ["news/politics", "news/world", "sports/football", "sports/tennis"]
+    labels, probs = [], []
+    for c, name in enumerate(label_set):
+        for _ in range(5):
+            p = np.full(4, 0.05)
+            p[c] = 0.85
+            labels.append(name)
+            probs.append(p)
+    labels += ["sports/football", "sports/football"]
+    probs += [np.array([0.02, 0.02, 0.02, 0.94]),  # A: tennis inside the same parent, lowest quality
+              np.array([0.02, 0.9, 0.06, 0.02])]  # B: news/world, another parent
+    corpus = Corpus(ids=[f"r{i}" for i in range(22)], texts=[f"t{i}" for i in range(22)], labels=labels,
+                    label_set=label_set)
+    return corpus, np.array(probs)
+
+
+def test_top_level_issue_ranks_above_issue_inside_parent():
+    corpus, P = hierarchical_case()
+    check = multiclass_result(corpus, P)
+    first, second = check.records[:2]
+    assert (first["id"], first["issue_level"], first["suggested_label"]) == ("r21", "top", "news/world")
+    assert (second["id"], second["issue_level"], second["suggested_label"]) == ("r20", "leaf", "sports/tennis")
+    assert first["quality"] > second["quality"]  # ranked first despite the higher quality
+    assert not any(r["is_issue"] for r in check.records[2:])
+    levels = check.summary["levels"]
+    assert levels["top"]["label_set"] == ["news", "sports"]
+    assert levels["top"]["oof_agreement"] == pytest.approx(21 / 22)
+    assert levels["label"]["oof_agreement"] == pytest.approx(20 / 22)
+    flat = multiclass_result(corpus, P, hierarchy_sep=None)
+    assert flat.records[0]["id"] == "r20" and "issue_level" not in flat.records[0]
+
+
+def blobs(n_per=40, flips=(2, 45, 90, 130)):
+    rng = np.random.default_rng(3)
+    centers = np.array([[4, 0, 0], [0, 4, 0], [0, 0, 4], [3, 3, 3]], dtype=float)
+    X = np.vstack([rng.normal(c, 0.7, (n_per, 3)) for c in centers])
+    y = np.repeat(np.arange(4), n_per)
+    y_noisy = y.copy()
+    y_noisy[list(flips)] = (y[list(flips)] + 1) % 4
+    names = ["a", "b", "c", "d"]
+    corpus = Corpus(ids=list(range(len(y))), texts=[f"text {i}" for i in range(len(y))],
+                    labels=[names[k] for k in y_noisy], label_set=names)
+    return corpus, X, set(flips), y
+
+
+def test_pipeline_on_given_features_finds_the_flips_and_suggests_the_truth():
+    corpus, X, flipped, y = blobs()
+    check = check_labels(corpus, model="minilm-lr+minilm-knn", views={"minilm": X})
+    assert {r["id"] for r in check.records if r["is_issue"]} == flipped
+    assert [r["is_issue"] for r in check.records[: len(flipped)]] == [True] * len(flipped)
+    for r in check.records[: len(flipped)]:
+        assert r["suggested_label"] == "abcd"[y[r["id"]]]
+    assert {r["id"] for r in check.records} == set(range(len(y)))
+    qualities = [r["quality"] for r in check.records[len(flipped):]]
+    assert qualities == sorted(qualities)
+
+
+def test_rank_label_issues_tuple_form_and_errors():
+    corpus, X, flipped, _ = blobs()
+    records = rank_label_issues((corpus.ids, corpus.texts, corpus.labels, corpus.label_set), model="minilm-lr",
+                                views={"minilm": X}, rounds=1)
+    assert {r["id"] for r in records if r["is_issue"]} == flipped
+    assert set(records[0]) == {"id", "text", "label", "suggested_label", "quality", "is_issue"}
+    with pytest.raises(ValueError, match="not in the label set"):
+        rank_label_issues(([0, 1], ["x", "y"], ["a", "zz"], ["a", "b"]))
+    with pytest.raises(TypeError, match="Corpus or"):
+        rank_label_issues(("only", "two"))
+
+
+def test_multilabel_pipeline():
+    rng = np.random.default_rng(0)
+    n = 90
+    names = ["x", "y", "z"]
+    Y = np.zeros((n, 3), dtype=int)
+    Y[np.arange(n), np.arange(n) % 3] = 1
+    X = Y * 4.0 + rng.normal(0, 0.5, (n, 3))
+    labels = [[names[j] for j in np.flatnonzero(row)] for row in Y]
+    labels[7] = ["x"]  # truly ["y"]
+    corpus = Corpus(ids=list(range(n)), texts=[str(i) for i in range(n)], task="multilabel", labels=labels,
+                    label_set=names)
+    check = check_labels(corpus, model="tfidf-lr", views={"tfidf": X})
+    top = check.records[0]
+    assert (top["id"], top["label"], top["suggested_label"], top["is_issue"]) == (7, ["x"], ["y"], True)
+    assert check.summary["per_label"]["y"]["given_positive"] == 29
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="unknown model component"):
+        parse_model("bert-svm")
+    corpus = Corpus(ids=[0, 1, 2], texts=["a", "b", "c"], labels=["x", "y", "x"], label_set=["x", "y"])
+    with pytest.raises(ValueError, match="at least 5 labeled records"):
+        check_labels(corpus, views={"tfidf": np.eye(3)}, model="tfidf-lr")
+    unlabeled = Corpus(ids=list(range(6)), texts=list("abcdef"), labels=["x", None, "y", "x", "y", "x"],
+                       label_set=["x", "y"])
+    with pytest.raises(ValueError, match="1 of 6 have no label"):
+        check_labels(unlabeled, model="tfidf-lr")
+    one_class = Corpus(ids=list(range(6)), texts=list("abcdef"), labels=["x"] * 6, label_set=["x"])
+    with pytest.raises(ValueError, match="two different labels"):
+        check_labels(one_class, model="tfidf-lr")
+    assert parse_model("ensemble", ["an English text"]) == [("minilm", "lr"), ("minilm", "knn"), ("tfidf", "lr")]
+    assert parse_model("ensemble", ["体验2D巅峰 倚天屠龙记十大创新概览"]) == [("tfidf", "lr"), ("tfidf", "knn")]

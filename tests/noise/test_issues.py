@@ -1,0 +1,93 @@
+"""cleanlab wrappers: hand-computed confident joint, detection of known flips, multi-label and token variants."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from labelwise.noise import (
+    estimated_num_issues,
+    find_label_issues,
+    find_multilabel_issues,
+    find_token_label_issues,
+    get_label_quality_scores,
+    get_token_label_quality_scores,
+    multilabel_suggestions,
+    noise_summary,
+    out_of_fold_proba,
+)
+
+# thresholds: class 0 = mean(.9, .8, .2) = .633, class 1 = mean(.9, .8, .7) = .8; row 2 is confidently class 1,
+# row 5 is confident in nothing -> confident joint [[2, 1], [0, 2]], calibrated to the label counts [[2, 1], [0, 3]]
+LABELS = np.array([0, 0, 0, 1, 1, 1])
+PROBS = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9], [0.2, 0.8], [0.3, 0.7]])
+
+
+def test_hand_computed_confident_joint_summary():
+    s = noise_summary(LABELS, PROBS, ["a", "b"])
+    np.testing.assert_allclose(s.joint, [[2, 1], [0, 3]])
+    assert s.noise_rate == pytest.approx({"a": 1 / 3, "b": 0.0})
+    assert s.estimated_issues == {"a": 1, "b": 0}
+    assert s.confused_pairs == [("a", "b", 1)]
+    assert estimated_num_issues(LABELS, PROBS) == 1
+    assert find_label_issues(LABELS, PROBS).tolist() == [False, False, True, False, False, False]
+    np.testing.assert_allclose(get_label_quality_scores(LABELS, PROBS), [0.9, 0.8, 0.2, 0.9, 0.8, 0.7])
+
+
+def test_num_issues_override_and_bad_filter():
+    assert np.flatnonzero(find_label_issues(LABELS, PROBS, num_issues=2)).tolist() == [2, 5]
+    with pytest.raises(ValueError, match="unknown filter_by"):
+        find_label_issues(LABELS, PROBS, filter_by="magic")
+    with pytest.raises(ValueError, match="class indices"):
+        find_label_issues(np.array([0, 2]), PROBS[:2])
+    with pytest.raises(ValueError, match="labels must be"):
+        find_label_issues(LABELS[:3], PROBS)
+
+
+def two_clusters(n_per=60, flips=(3, 17, 70, 101, 115), seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(-3, 1, (n_per, 2)), rng.normal(3, 1, (n_per, 2))])
+    y_true = np.repeat([0, 1], n_per)
+    y = y_true.copy()
+    y[list(flips)] = 1 - y[list(flips)]
+    return X, y, set(flips)
+
+
+@pytest.mark.parametrize("filter_by", ["low_self_confidence", "prune_by_noise_rate"])
+def test_flipped_points_in_separated_clusters_are_found(filter_by):
+    X, y, flipped = two_clusters()
+    P = out_of_fold_proba(X, y, model_factory=lambda: LogisticRegression(), folds=5)
+    assert set(np.flatnonzero(find_label_issues(y, P, filter_by=filter_by))) == flipped
+
+
+def test_multilabel_flip_is_found():
+    rng = np.random.default_rng(1)
+    n = 90
+    Y = np.zeros((n, 3), dtype=int)
+    Y[np.arange(n), np.arange(n) % 3] = 1
+    Y[::4, 2] = 1  # some rows carry two labels
+    X = Y * 4.0 + rng.normal(0, 0.5, (n, 3))
+    Y_noisy = Y.copy()
+    assert Y[10].tolist() == [0, 1, 0]
+    Y_noisy[10] = [0, 0, 1]  # true {1}, given {2}
+    from sklearn.multiclass import OneVsRestClassifier
+
+    P = out_of_fold_proba(X, Y_noisy, model_factory=lambda: OneVsRestClassifier(LogisticRegression()), folds=5)
+    mask = find_multilabel_issues(Y_noisy, P)
+    assert mask[10]
+    assert mask.sum() <= 3
+    assert multilabel_suggestions(P)[10] == [1]
+    assert multilabel_suggestions(np.array([[0.1, 0.2, 0.3]])) == [[2]]
+
+
+def test_token_issue_on_tiny_hand_case():
+    # 12 sentences of 3 tokens, tags O=0, B=1; the model is sure token 1 of every sentence is B, token 0 and 2 O.
+    labels = [[0, 1, 0] for _ in range(12)]
+    labels[4] = [0, 0, 0]  # the B was mislabeled as O
+    probs = [np.array([[0.95, 0.05], [0.1, 0.9], [0.9, 0.1]]) for _ in range(12)]
+    issues = find_token_label_issues(labels, probs)
+    assert issues == [(4, 1)]
+    sentence_q, token_q = get_token_label_quality_scores(labels, probs)
+    assert int(np.argmin(sentence_q)) == 4
+    assert token_q[4][1] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="sentence 0"):
+        find_token_label_issues([[0, 1]], [np.zeros((3, 2))])

@@ -1,0 +1,56 @@
+"""Multi-annotator helpers: annotation matrix, consensus, annotator quality, ActiveLab choice."""
+
+import numpy as np
+import pytest
+
+from labelwise.noise import (
+    active_learning_scores,
+    annotation_matrix,
+    choose_to_relabel,
+    label_quality_multiannotator,
+    majority_vote,
+)
+
+
+def test_annotation_matrix_hand_case():
+    df = annotation_matrix([("t1", "ann", "b"), ("t2", "bob", "a"), ("t1", "bob", "a"), ("t1", "ann", "a")],
+                           ["t1", "t2", "t3"], ["a", "b"])
+    assert list(df.columns) == ["ann", "bob"]
+    assert df["ann"].tolist()[:1] == [0.0] and np.isnan(df["ann"][1]) and np.isnan(df["ann"][2])
+    assert df["bob"].tolist()[:2] == [0.0, 0.0]
+    with pytest.raises(ValueError, match="unknown item"):
+        annotation_matrix([("zz", "ann", "a")], ["t1"], ["a", "b"])
+    with pytest.raises(ValueError, match="not in"):
+        annotation_matrix([("t1", "ann", "c")], ["t1"], ["a", "b"])
+
+
+def crowd():
+    # 3 annotators on 12 items of 2 classes; annotators 0 and 1 agree with the truth, annotator 2 flips every
+    # other item; the model agrees with the truth.
+    truth = np.array([0, 1] * 6)
+    labels = np.stack([truth, truth, np.where(np.arange(12) % 2 == 0, 1 - truth, truth)], axis=1).astype(float)
+    labels[0, 1] = np.nan  # item 0: one good annotator, one bad one
+    P = np.where(truth[:, None] == np.arange(2), 0.8, 0.2)
+    return truth, labels, P
+
+
+def test_consensus_and_annotator_quality():
+    truth, labels, P = crowd()
+    out = label_quality_multiannotator(labels, P)
+    assert out["consensus_label"].tolist() == truth.tolist()
+    assert out["num_annotations"].tolist() == [2] + [3] * 11
+    q = out["annotator_stats"]["annotator_quality"]
+    assert q[2] < q[0] and q[2] < q[1]
+    assert majority_vote(labels[1:]).tolist() == truth[1:].tolist()
+
+
+def test_active_learning_prefers_disputed_items_with_few_labels():
+    truth, labels, P = crowd()
+    scores, unlabeled = active_learning_scores(labels, P, np.array([[0.5, 0.5], [0.99, 0.01]]))
+    assert scores.shape == (12,) and unlabeled.shape == (2,)
+    assert int(np.argmin(scores)) == 0  # two annotators who disagree, the fewest annotations
+    assert unlabeled[0] < unlabeled[1]  # the model is unsure about the first unlabeled item
+    picks = choose_to_relabel(labels, P, 2, np.array([[0.5, 0.5], [0.99, 0.01]]))
+    assert len(picks) == 2 and ("labeled", 0) in picks
+    with pytest.raises(ValueError, match="at least one annotation"):
+        label_quality_multiannotator(np.full((2, 2), np.nan), P[:2])
