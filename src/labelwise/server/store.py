@@ -104,7 +104,10 @@ class Store:
             row = s.scalars(select(Project)).one()
             self.project = ProjectInfo(row.name, row.task, list(row.labels), dict(row.descriptions or {}),
                                        {**DEFAULT_SETTINGS, **(row.settings or {})}, row.secret)
-            ids = s.execute(select(Item.id).order_by(Item.position)).scalars().all()
+            rows = s.execute(select(Item.id, Item.key, Item.text, Item.tokens).order_by(Item.position)).all()
+        ids = [r[0] for r in rows]
+        # texts stay in memory (50k texts: a few MB) so serving the next one needs no extra query
+        self._items: dict[int, tuple[str, str, list | None]] = {r[0]: (r[1], r[2], r[3]) for r in rows}
         self.lease_seconds = float(lease_seconds or self.project.settings["lease_seconds"])
         self.item_ids: list[int] = list(ids)
         self._row_of = {pk: i for i, pk in enumerate(self.item_ids)}
@@ -298,7 +301,7 @@ class Store:
                 self._leases[nxt] = (annotator_id, session, now + timedelta(seconds=self.lease_seconds))
             self._n_labels = len(self._labeled)
         self._notify()
-        return {"label_id": label_id, "next": self.item_view(nxt, annotator_id) if nxt else None}
+        return {"label_id": label_id, "next": self._fresh_view(nxt) if nxt else None}
 
     def skip(self, annotator_id: int, item_id: int, *, session: str = "", next_item: bool = True
              ) -> dict[str, Any]:
@@ -320,7 +323,7 @@ class Store:
                 self._leases.pop(item_id, None)
             if nxt is not None:
                 self._leases[nxt] = (annotator_id, session, now + timedelta(seconds=self.lease_seconds))
-        return {"next": self.item_view(nxt, annotator_id) if nxt else None}
+        return {"next": self._fresh_view(nxt) if nxt else None}
 
     def undo(self, annotator_id: int, *, session: str = "") -> dict[str, Any] | None:
         """Take back this annotator's most recent action (an answer or a skip). A retracted answer stays in
@@ -466,11 +469,17 @@ class Store:
         return {"labels": chosen, "confidence": round(float(np.mean(np.maximum(row, 1 - row))), 4),
                 "probabilities": {lab: round(float(p), 4) for lab, p in zip(labels, row, strict=True)}}
 
+    def _fresh_view(self, item_id: int) -> dict[str, Any]:
+        """The view of a text just leased from the queue: unanswered by construction, so no query."""
+        key, text, tokens = self._items[item_id]
+        return {"id": item_id, "key": key, "text": text, "tokens": tokens, "answer": None, "n_answers": 0,
+                "suggestion": self.suggestion(item_id), "leased_to_me": True}
+
     def item_view(self, item_id: int, annotator_id: int | None = None) -> dict[str, Any]:
         """What the UI shows for one text: the text, its id, this annotator's current answer, a suggestion."""
         self._check_item(item_id)
+        key, text, tokens = self._items[item_id]
         with self._session() as s:
-            item = s.get(Item, item_id)
             mine = None
             if annotator_id is not None:
                 mine = s.scalar(select(Label.value).where(Label.item_id == item_id,
@@ -478,8 +487,7 @@ class Store:
             n_answers = s.scalar(select(func.count()).select_from(Label)
                                  .where(Label.item_id == item_id, Label.is_current))
         holder = self._leases.get(item_id)
-        return {"id": item.id, "key": item.key, "text": item.text, "tokens": item.tokens,
-                "answer": mine, "n_answers": n_answers, "suggestion": self.suggestion(item_id),
+        return {"id": item_id, "key": key, "text": text, "tokens": tokens, "answer": mine, "n_answers": n_answers, "suggestion": self.suggestion(item_id),
                 "leased_to_me": bool(holder and holder[0] == annotator_id and holder[2] > utcnow())}
 
     def history(self, annotator_id: int, *, limit: int = 50) -> list[dict[str, Any]]:

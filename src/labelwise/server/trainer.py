@@ -200,11 +200,16 @@ class Trainer:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
         if self._executor is not None:
+            # a round may be running in the worker: end the worker process rather than leave it behind
+            workers = list(getattr(self._executor, "_processes", {}).values())
             self._executor.shutdown(wait=False, cancel_futures=True)
+            for process in workers:
+                if process.is_alive():
+                    process.terminate()
             self._executor = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         if self._on_change in self.store.listeners:
             self.store.listeners.remove(self._on_change)
 
