@@ -13,6 +13,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 ArrayLike = np.ndarray | sparse.spmatrix
 
@@ -65,7 +66,9 @@ class LinearModel:
 
     def fit(self, X: ArrayLike, y: np.ndarray) -> LinearModel:
         y = _check_xy(X, y, self.task, self.n_classes)
-        with warnings.catch_warnings():
+        # One BLAS thread: these problems are small, and OpenBLAS threads on 2 busy cores made lbfgs ~50x
+        # slower here (6 s instead of 0.12 s for 1,000 × 384).
+        with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
             warnings.simplefilter("ignore", ConvergenceWarning)
             if self.task == "multiclass":
                 self._fit_multiclass(X, y)
@@ -118,7 +121,8 @@ class LinearModel:
             raise RuntimeError("LinearModel is not fitted; call fit(X, y) first")
         n = X.shape[0]
         if self.task == "multiclass":
-            logits = self.decision_logits(X) / self.temperature
+            with threadpool_limits(limits=1, user_api="blas"):
+                logits = self.decision_logits(X) / self.temperature
             logits -= logits.max(axis=1, keepdims=True)
             p = np.exp(logits)
             return p / p.sum(axis=1, keepdims=True)
