@@ -137,3 +137,21 @@ def test_margin_needs_two_classes_and_strings_are_rejected():
 def test_probability_interval_validates_window():
     with pytest.raises(ValueError, match="lo <= hi"):
         probability_interval(P, lo=0.6, hi=0.4)
+
+
+def test_rounding_noise_just_outside_zero_and_one_is_accepted():
+    noisy = np.array([[1.0 + 1e-9, -1e-9, 0.0], [0.5, 0.5 - 1e-12, 1e-12]])
+    for fn in (least_confidence, margin, entropy):
+        assert np.isfinite(fn(noisy)).all()
+    np.testing.assert_allclose(entropy(noisy), [0.0, log(2)], atol=1e-8)
+
+
+@pytest.mark.parametrize("fn", [least_confidence, margin, entropy])
+def test_bad_value_in_a_late_block_is_caught(fn):
+    P = np.full((3 * block_rows(4), 4), 0.25)
+    P[-5, 2] = np.nan  # not the row maximum, in the last block
+    with pytest.raises(ValueError, match="NaN"):
+        fn(P)
+    P[-5, 2] = 1.01
+    with pytest.raises(ValueError, match=r"found values in \[0.25, 1.01\]"):
+        fn(P)

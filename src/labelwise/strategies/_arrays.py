@@ -59,8 +59,11 @@ def _as_float64(arr: np.ndarray, *, name: str) -> np.ndarray:
 
 def check_range(values: np.ndarray, *, name: str) -> None:
     """Raise if ``values`` holds a NaN or a value outside [0, 1] (up to rounding slack)."""
-    lo = values.min()
-    hi = values.max()
+    check_bounds(values.min(), values.max(), name=name)
+
+
+def check_bounds(lo: float, hi: float, *, name: str) -> None:
+    """Raise unless ``lo``/``hi`` (a minimum and maximum already computed) lie in [0, 1]; NaN fails too."""
     # Written as `not (ok)` so that a NaN (which makes min/max NaN) fails too.
     if not (lo >= -_RANGE_TOL and hi <= 1.0 + _RANGE_TOL):
         if np.isnan(lo) or np.isnan(hi):
@@ -73,11 +76,13 @@ def block_rows(n_cols: int) -> int:
     return max(64, _BLOCK_VALUES // max(n_cols, 1))
 
 
-def column_blocks(P: np.ndarray, *, name: str) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Yield ``(start, stop, T)`` with ``T`` = ``P[start:stop].T`` as a C-contiguous (C, rows) buffer.
+def column_blocks(P: np.ndarray, *, name: str) -> Iterator[tuple[int, int, np.ndarray, float]]:
+    """Yield ``(start, stop, T, lo)`` with ``T`` = ``P[start:stop].T`` as a C-contiguous (C, rows) buffer.
 
-    The buffer is reused between blocks (consume it before the next iteration). Each block is range-checked
-    while it is in cache, which costs far less than a separate pass over ``P``.
+    The buffer is reused between blocks (consume it before the next iteration). ``lo`` is the block's minimum
+    (NaN if it holds a NaN); the caller must pass it with the block's maximum, which it gets for free from its
+    row maxima, to :func:`check_bounds`. Checking a block while it is in cache costs far less than a separate
+    pass over ``P``.
     """
     n, C = P.shape
     rows = block_rows(C)
@@ -86,27 +91,33 @@ def column_blocks(P: np.ndarray, *, name: str) -> Iterator[tuple[int, int, np.nd
         stop = min(n, start + rows)
         T = buf[:, : stop - start]
         np.copyto(T, P[start:stop].T)
-        check_range(T, name=name)
-        yield start, stop, T
+        yield start, stop, T, T.min()
 
 
 def neg_entropy_rows(P: np.ndarray, out: np.ndarray, *, name: str, check: bool = True) -> None:
     """Write ``sum_c P[i, c] * log P[i, c]`` (natural log, <= 0) into ``out`` (n,), block by block.
 
     Zeros contribute exactly 0 (see ``_TINY``). The row sums use a matrix-vector product with a ones vector,
-    which sums a short row far faster than ``np.sum(axis=1)``.
+    which sums a short row far faster than ``np.sum(axis=1)``. The range check rides on the logarithm: the
+    largest log is NaN if any value is NaN or negative and above ``log(1 + tol)`` if any value exceeds 1, so
+    one reduction replaces a min and a max; only a failing block is re-examined for the exact message.
     """
     n, C = P.shape
     rows = block_rows(C)
     buf = np.empty((min(rows, n), C), dtype=np.float64)
     ones = np.ones(C, dtype=np.float64)
-    for start in range(0, n, rows):
-        stop = min(n, start + rows)
-        block = P[start:stop]
-        L = buf[: stop - start]
-        if check:
-            check_range(block, name=name)
-        np.add(block, _TINY, out=L)
-        np.log(L, out=L)
-        np.multiply(L, block, out=L)
-        np.matmul(L, ones, out=out[start:stop])
+    log_max = np.log1p(_RANGE_TOL)
+    with np.errstate(invalid="ignore"):  # log of a negative is caught below, not warned about
+        for start in range(0, n, rows):
+            stop = min(n, start + rows)
+            block = P[start:stop]
+            L = buf[: stop - start]
+            np.add(block, _TINY, out=L)
+            np.log(L, out=L)
+            if check and not (L.max() <= log_max):
+                check_range(block, name=name)  # raises unless the values are only rounding noise below 0
+                block = np.clip(block, 0.0, None)
+                np.add(block, _TINY, out=L)
+                np.log(L, out=L)
+            np.multiply(L, block, out=L)
+            np.matmul(L, ones, out=out[start:stop])

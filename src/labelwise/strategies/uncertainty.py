@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import as_proba, block_rows, column_blocks, neg_entropy_rows
+from ._arrays import as_proba, block_rows, check_bounds, column_blocks, neg_entropy_rows
 
 __all__ = [
     "entropy",
@@ -33,8 +33,9 @@ def top_probability(P: np.ndarray) -> np.ndarray:
 
 def _top_probability(P: np.ndarray, *, name: str) -> np.ndarray:
     out = np.empty(P.shape[0], dtype=np.float64)
-    for start, stop, T in column_blocks(P, name=name):
+    for start, stop, T, lo in column_blocks(P, name=name):
         np.max(T, axis=0, out=out[start:stop])
+        check_bounds(lo, out[start:stop].max(), name=name)
     return out
 
 
@@ -69,7 +70,7 @@ def margin(P: np.ndarray) -> np.ndarray:
     n, C = P.shape
     out = np.empty(n, dtype=np.float64)
     scratch = np.empty((3, min(n, block_rows(C))), dtype=np.float64)
-    for start, stop, T in column_blocks(P, name="margin"):
+    for start, stop, T, lo in column_blocks(P, name="margin"):
         k = stop - start
         m1, m2, tmp = scratch[0, :k], scratch[1, :k], scratch[2, :k]
         np.maximum(T[0], T[1], out=m1)
@@ -79,6 +80,7 @@ def margin(P: np.ndarray) -> np.ndarray:
             np.minimum(m1, col, out=tmp)
             np.maximum(m2, tmp, out=m2)
             np.maximum(m1, col, out=m1)
+        check_bounds(lo, m1.max(), name="margin")  # m1 holds the row maxima
         np.subtract(m2, m1, out=out[start:stop])
     return out
 
