@@ -3,7 +3,7 @@
 One command (appends a dated entry per dataset to benchmarks/RESULTS.md, section "NER active learning"):
 
     OMP_NUM_THREADS=1 python benchmarks/ner_simulate.py [--datasets conll2003,msra_ner] [--seeds 3]
-        [--conll-pool 10000] [--msra-pool 5000] [--test-size 3000] [--out DIR] [--no-write]
+        [--conll-pool 6000] [--msra-pool 4000] [--test-size 2000] [--out DIR] [--no-write]
 
 Protocol (``simulate_ner(..., protocol="seed")``): CRF (labelwise.models.crf defaults), start with a random 5 %
 of the pool, add 5 % per round up to 50 %, refit from scratch each round, entity F1 (seqeval) on the test
@@ -37,8 +37,8 @@ from labelwise.simulate.ner import entity_f1, simulate_ner, write_ner_table  # n
 
 SECTION = "## NER active learning (conll2003, msra_ner)"
 DEFAULT_STRATEGIES = {
-    "conll2003": "random,ltp,ltp-unseen,mnlp,token-entropy",
-    "msra_ner": "random,ltp,ltp-unseen,mnlp",
+    "conll2003": "random,ltp,ltp-unseen,mnlp",
+    "msra_ner": "random,ltp,ltp-unseen",
 }
 
 
@@ -126,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default="conll2003,msra_ner")
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--conll-pool", type=int, default=10000, help="0 = the whole train split (14,041)")
-    ap.add_argument("--msra-pool", type=int, default=5000, help="0 = the whole train split (44,230)")
-    ap.add_argument("--test-size", type=int, default=3000, help="seeded test sample; 0 = whole test split")
+    ap.add_argument("--conll-pool", type=int, default=6000, help="0 = the whole train split (14,041)")
+    ap.add_argument("--msra-pool", type=int, default=4000, help="0 = the whole train split (44,230)")
+    ap.add_argument("--test-size", type=int, default=2000, help="seeded test sample; 0 = whole test split")
     ap.add_argument("--strategies", default=None, help="comma-separated; default per dataset (see source)")
     ap.add_argument("--full-train-f1", default="conll2003",
                     help="datasets whose CRF on the whole train split is also fitted (msra: slow)")
