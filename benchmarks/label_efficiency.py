@@ -1,0 +1,253 @@
+"""Label efficiency of labelwise on the shared datasets, with small-text side by side (issue 2, item 8).
+
+One command (writes benchmarks/out/label_efficiency/<dataset>/{results.json,curves.png,report.md,
+smalltext.json} and a dated entry in benchmarks/RESULTS.md, section "Label efficiency"):
+
+    OMP_NUM_THREADS=1 python benchmarks/label_efficiency.py [--datasets trec6,ag_news,...] [--seeds 5]
+        [--pool-size 6000] [--no-smalltext] [--no-write]
+
+Protocol (issue 2): pool <= 6,000 texts sampled from train (the engine's seeded sample), initial 50 random
+labels, batches of 50, budget 1,000, 5 seeds, refit from scratch each round, model ``auto`` (MiniLM + LR for
+English, char/word TF-IDF + LR for Chinese). Single-label datasets run random, least-confidence, margin,
+entropy and ``default``; multi-label ones (micro-F1) random, ml-mean, ml-max, ml-cardinality and ``default``.
+
+small-text (PyPI 1.4) runs the same model (scikit-learn LogisticRegression with the same C on the same feature
+matrices), RandomSampling / LeastConfidence / BreakingTies / PredictionEntropy, the same seeds and the same
+initial indices. Selection identity is checked by replay: at every round of the small-text run, labelwise's
+strategy is asked on exactly the same labeled set and its picks are compared with small-text's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from embedding_speed import append_results, datasets_dir, machine
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "benchmarks" / "out" / "label_efficiency"
+SECTION = "## Label efficiency (simulate: default vs plain strategies vs small-text)"
+SINGLE = ["trec6", "ag_news", "sst2", "mr", "subj", "sms_spam", "thucnews_titles", "chnsenticorp_htl",
+          "online_shopping_10cats"]
+MULTI = ["goemotions", "reuters21578_modapte"]
+PLAIN = {"multiclass": ["random", "least-confidence", "margin", "entropy"],
+         "multilabel": ["random", "ml-mean", "ml-max", "ml-cardinality"]}
+SMALLTEXT = {"random": "RandomSampling", "least-confidence": "LeastConfidence", "margin": "BreakingTies",
+             "entropy": "PredictionEntropy"}
+TARGETS = {"trec6": 0.45, "ag_news": 0.6, "sst2": 0.6, "thucnews_titles": 0.3}
+SETTINGS = {"initial": 50, "batch": 50, "budget": 1000}
+
+
+def load(name: str, task: str):
+    from labelwise.data import load_corpus
+
+    kw = {"task": task, "require_labels": True}
+    d = datasets_dir() / name
+    if not (d / "train.jsonl").is_file():
+        sys.exit(f"dataset not found: {d} (set LABELWISE_DATASETS)")
+    return load_corpus(d / "train.jsonl", **kw), load_corpus(d / "test.jsonl", **kw)
+
+
+def pool_rows(n_train: int, pool_size: int) -> np.ndarray:
+    """The engine's pool sample (labelwise.simulate.engine.simulate): the same rows, so the same features."""
+    if pool_size >= n_train:
+        return np.arange(n_train)
+    return np.sort(np.random.default_rng(12345).choice(n_train, size=pool_size, replace=False))
+
+
+def smalltext_run(X, y, X_test, y_test, n_classes: int, C: float, seeds: int, schedule: list[int]) -> dict:
+    """small-text's PoolBasedActiveLearner with sklearn LR; per strategy the per-seed curves, per-round seconds,
+    and the overlap of its picks with labelwise's strategy replayed on the same labeled set."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from small_text import (
+        BreakingTies,
+        LeastConfidence,
+        PoolBasedActiveLearner,
+        PredictionEntropy,
+        RandomSampling,
+        SklearnClassifierFactory,
+        SklearnDataset,
+    )
+
+    from labelwise.models import LinearModel
+    from labelwise.strategies.registry import QueryContext, get_strategy
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    classes = {"RandomSampling": RandomSampling, "LeastConfidence": LeastConfidence,
+               "BreakingTies": BreakingTies, "PredictionEntropy": PredictionEntropy}
+    train = SklearnDataset(X, y)
+    out: dict = {}
+    for ours, theirs in SMALLTEXT.items():
+        curves, round_seconds, overlap = [], [], []
+        for seed in range(seeds):
+            np.random.seed(seed)  # noqa: NPY002 (small-text's RandomSampling draws from the global stream)
+            initial = np.random.default_rng(seed).choice(X.shape[0], size=schedule[0], replace=False)
+            factory = SklearnClassifierFactory(LogisticRegression(C=C, max_iter=300, random_state=seed), n_classes)
+            learner = PoolBasedActiveLearner(factory, classes[theirs](), train)
+            learner.initialize_data(initial, y[initial])
+            curve, secs = [], []
+            for target in schedule:
+                n_new = target - len(learner.indices_labeled)
+                if n_new > 0:
+                    labeled = learner.indices_labeled.copy()
+                    t = time.perf_counter()
+                    picked = learner.query(num_samples=n_new)
+                    learner.update(y[picked])
+                    secs.append(time.perf_counter() - t)
+                    if ours != "random":  # replay labelwise's strategy on the same state
+                        unl = np.setdiff1d(np.arange(X.shape[0]), labeled)
+                        m = LinearModel("multiclass", n_classes, C=C, seed=seed).fit(X[labeled], y[labeled])
+                        pos = get_strategy(ours)(QueryContext(proba=m.predict_proba(X[unl]), seed=seed), n_new)
+                        overlap.append(len(np.intersect1d(unl[pos], picked)) / n_new)
+                lr = learner.classifier.model
+                proba = np.zeros((X_test.shape[0], n_classes))
+                proba[:, lr.classes_] = lr.predict_proba(X_test)
+                curve.append(float(np.mean(proba.argmax(axis=1) == y_test)))
+            curves.append(curve)
+            round_seconds.append(float(np.mean(secs)))
+        arr = np.asarray(curves)
+        out[ours] = {"smalltext_strategy": theirs, "labels": schedule, "mean": arr.mean(0).tolist(),
+                     "std": arr.std(0).tolist(), "per_seed": arr.tolist(),
+                     "seconds_per_round": float(np.mean(round_seconds)),
+                     "same_picks": float(np.mean(overlap)) if overlap else None}
+    return out
+
+
+def run_dataset(name: str, task: str, seeds: int, pool_size: int, with_smalltext: bool) -> dict:
+    from labelwise.loop import resolve_model
+    from labelwise.simulate.engine import area_under_curve, savings_against_random, simulate
+    from labelwise.simulate.report import write_report
+
+    train, test = load(name, task)
+    t0 = time.perf_counter()
+    res = simulate(train, test, model="auto", strategies=[*PLAIN[task], "default"], seeds=seeds,
+                   pool_size=pool_size, **SETTINGS)
+    res["wall_seconds"] = time.perf_counter() - t0
+    out = OUT / name
+    write_report(res, out)
+    print(f"[{name}] labelwise simulate {res['wall_seconds']:.0f}s", flush=True)
+    if with_smalltext and task == "multiclass":
+        from labelwise.features import make_featurizer
+
+        spec = resolve_model("auto", train.texts)
+        label_set = res["settings"]["labels"]
+        index = {label: i for i, label in enumerate(label_set)}
+        rows = pool_rows(len(train), pool_size)
+        pool_texts = [train.texts[i] for i in rows]
+        f = make_featurizer(spec.features)
+        X, X_test = f.fit(pool_texts).transform(pool_texts), f.transform(test.texts)
+        y = np.array([index[train.labels[i]] for i in rows])
+        y_test = np.array([index[label] for label in test.labels])
+        t0 = time.perf_counter()
+        st = smalltext_run(X, y, X_test, y_test, len(label_set), spec.classifier_options["C"], seeds,
+                           res["curves"]["random"]["labels"])
+        for c in st.values():
+            c["auc"] = area_under_curve(c["labels"], c["mean"])
+        sav = savings_against_random(st, SETTINGS["budget"])
+        st = {"curves": st, "savings": sav, "wall_seconds": time.perf_counter() - t0}
+        (out / "smalltext.json").write_text(json.dumps(st, indent=1))
+        res["smalltext"] = st
+        print(f"[{name}] small-text {st['wall_seconds']:.0f}s", flush=True)
+    return res
+
+
+def _sv(x) -> str:
+    return "never" if x is None else f"{x:.2f}"
+
+
+def table(name: str, res: dict) -> list[str]:
+    """Markdown rows for one dataset."""
+    curves, sav = res["curves"], res["savings"]
+    rand = np.asarray(curves["random"]["mean"])
+    n_rounds = len(curves["random"]["labels"]) - 1
+    seeds = res["settings"]["seeds"]
+    lines = [f"#### {name} ({res['task']}, {res['model']}, {res['metric']}; pool {res['settings']['pool_size']}, "
+             f"test {res['settings']['test_size']}): full data {res['full_data_score']:.3f}, random@budget "
+             f"{rand[-1]:.3f} ± {curves['random']['std'][-1]:.3f}",
+             "", "| run | strategy | score@budget (mean ± std) | savings | AUC | worst gap to random (pts, @labels) "
+             "| s / round | same picks as labelwise (replay) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for s, c in curves.items():
+        gap = np.asarray(c["mean"]) - rand
+        secs = sum(v for k, v in res["seconds"][s].items() if k != "featurize") / (seeds * n_rounds)
+        lines.append(f"| labelwise | {s} | {c['mean'][-1]:.3f} ± {c['std'][-1]:.3f} | {_sv(sav[s]['savings'])} "
+                     f"| {c['auc']:.4f} | {100 * gap.min():+.1f} @ {c['labels'][int(gap.argmin())]} | {secs:.3f} | |")
+    st = res.get("smalltext")
+    if st:
+        st_rand = np.asarray(st["curves"]["random"]["mean"])
+        for s, c in st["curves"].items():
+            gap = np.asarray(c["mean"]) - st_rand  # against small-text's own random run
+            same = "" if c["same_picks"] is None else f"{100 * c['same_picks']:.1f} %"
+            lines.append(f"| small-text | {c['smalltext_strategy']} | {c['mean'][-1]:.3f} ± {c['std'][-1]:.3f} | "
+                         f"{_sv(st['savings'][s]['savings'])} | {c['auc']:.4f} | {100 * gap.min():+.1f} @ "
+                         f"{c['labels'][int(gap.argmin())]} | {c['seconds_per_round']:.3f} | {same} |")
+    return lines + [""]
+
+
+def verdict(name: str, res: dict) -> str:
+    """One summary row: default vs the best small-text strategy (or best plain labelwise one), the gap check."""
+    curves, sav = res["curves"], res["savings"]
+    d_sav, d_auc = sav["default"]["savings"], curves["default"]["auc"]
+    gap = float(np.min(np.asarray(curves["default"]["mean"]) - np.asarray(curves["random"]["mean"])))
+    st = res.get("smalltext")
+    if st:
+        ref, pool = "small-text", {c["smalltext_strategy"]: (st["savings"][s]["savings"], c["auc"])
+                                   for s, c in st["curves"].items() if s != "random"}
+    else:
+        ref, pool = "labelwise plain", {s: (sav[s]["savings"], curves[s]["auc"])
+                                        for s in curves if s not in ("random", "default")}
+    best_s = max(pool, key=lambda k: (pool[k][0] if pool[k][0] is not None else -1, pool[k][1]))
+    b_sav, _ = pool[best_s]
+    b_auc = max(v[1] for v in pool.values())
+    ok = (d_sav or -1) >= (b_sav if b_sav is not None else -1) and d_auc >= b_auc - 1e-9
+    target = TARGETS.get(name)
+    t = "" if target is None else (f"≥ {target:.2f}: " + ("yes" if (d_sav or -1) >= target - 1e-9 else "**no**"))
+    return (f"| {name} | {_sv(d_sav)} | {d_auc:.4f} | {ref}: {best_s} {_sv(b_sav)} / best AUC {b_auc:.4f} | "
+            f"{'yes' if ok else '**no**'} | {100 * gap:+.1f} ({'ok' if gap >= -0.01 else '**below**'}) | {t} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", default=",".join(SINGLE + MULTI))
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--pool-size", type=int, default=6000)
+    ap.add_argument("--budget", type=int, default=1000, help="1000 in the issue's protocol; less for smoke runs")
+    ap.add_argument("--no-smalltext", action="store_true")
+    ap.add_argument("--no-write", action="store_true", help="do not add an entry to RESULTS.md")
+    args = ap.parse_args(argv)
+    SETTINGS["budget"] = args.budget
+    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(SINGLE + MULTI))
+    if unknown:
+        sys.exit(f"unknown dataset(s) {unknown}; expected some of {SINGLE + MULTI}")
+    started, results = time.perf_counter(), {}
+    for name in names:
+        results[name] = run_dataset(name, "multilabel" if name in MULTI else "multiclass", args.seeds,
+                                    args.pool_size, not args.no_smalltext)
+        (OUT / name / "results.json").write_text(json.dumps(results[name]))
+    cmd = "OMP_NUM_THREADS=1 python benchmarks/label_efficiency.py " + " ".join(
+        argv if argv is not None else sys.argv[1:])
+    summary = ["| dataset | default savings | default AUC | best plain strategy (savings / AUC) | default ≥ it "
+               "(savings and AUC) | default worst gap to random (pts) | issue target |",
+               "|---|---:|---:|---|---|---|---|"] + [verdict(n, r) for n, r in results.items()]
+    detail = [line for n, r in results.items() for line in table(n, r)]
+    entry = "\n".join([f"### {dt.date.today().isoformat()}: {len(names)} dataset(s), {args.seeds} seeds, pool ≤ "
+                       f"{args.pool_size}, initial 50, batch 50, budget {args.budget}, refit each round",
+                       "", f"Command: `{cmd}`  ", f"Machine: {machine()}  ",
+                       f"Wall time: {time.perf_counter() - started:.0f} s (shared 2-core machine, other jobs running)",
+                       "", *summary, "", *detail])
+    print(entry)
+    if not args.no_write:
+        print(f"written to {append_results(entry, SECTION)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Tuning runs for labelwise's ``default`` strategy: register candidate variants and run ``simulate`` on one dataset.
+
+    OMP_NUM_THREADS=1 python benchmarks/le_tune.py --dataset trec6 --variants margin,dflt,dflt-c3 [--seeds 5]
+
+Variant names are parsed by :func:`variant`: ``dflt[-<score>][-c<candidates>][-k<cold factor>][-r<random %>]``
+(score: margin | lc | ent; defaults: margin, c10, k2, r0), or any registered strategy name. Prints per variant
+the savings, the area under the mean curve and the worst gap to random (mean over seeds) over the curve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from labelwise.strategies.diversity import kmeans_cold_start
+from labelwise.strategies.registry import (
+    QueryContext,
+    QueryStrategy,
+    _pick,
+    available_strategies,
+    register_strategy,
+)
+from labelwise.strategies.uncertainty import entropy, least_confidence, margin
+
+SCORERS = {"margin": margin, "lc": least_confidence, "ent": entropy}
+DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
+
+
+def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor: float = 2.0,
+              random_share: float = 0.0, name: str = "variant") -> QueryStrategy:
+    """Cold start by k-means below ``cold_start_factor * n`` labels, then ``score`` with a diverse batch of
+    ``candidates * n`` top candidates; ``random_share`` of each batch drawn uniformly from the rest."""
+    fn = SCORERS[score]
+
+    def run(ctx: QueryContext, n: int, seconds: dict[str, float]):
+        rng = ctx.rng()
+        if ctx.proba is None or ctx.n_labeled < cold_start_factor * n:
+            if ctx.embeddings is not None:
+                return kmeans_cold_start(ctx.embeddings, n, seed=rng), None
+            return rng.choice(ctx.pool_size(), size=n, replace=False), None
+        t = time.perf_counter()
+        s = fn(ctx.proba)
+        seconds["score"] = time.perf_counter() - t
+        k_rand = int(round(random_share * n))
+        picks = _pick(s, ctx, n - k_rand, diverse=candidates > 1, candidates=candidates)
+        if k_rand:
+            rest = np.setdiff1d(np.arange(ctx.pool_size()), picks)
+            picks = np.concatenate([picks, rng.choice(rest, size=k_rand, replace=False)])
+        return picks, s
+
+    return QueryStrategy(name, frozenset({"proba", "embeddings"}), frozenset({"multiclass", "multilabel"}), run)
+
+
+def variant(name: str) -> str:
+    """Register the variant ``name`` (if it is a dflt-* name) and return it."""
+    if name in available_strategies() or not name.startswith("dflt"):
+        return name
+    opts: dict = {}
+    for part in name.split("-")[1:]:
+        if part in SCORERS:
+            opts["score"] = part
+        elif m := re.fullmatch(r"c(\d+)", part):
+            opts["candidates"] = int(m[1])
+        elif m := re.fullmatch(r"k([\d.]+)", part):
+            opts["cold_start_factor"] = float(m[1])
+        elif m := re.fullmatch(r"r(\d+)", part):
+            opts["random_share"] = int(m[1]) / 100
+        else:
+            raise SystemExit(f"cannot parse variant part {part!r} of {name!r}")
+    register_strategy(name, lambda o=opts, n=name: composite(name=n, **o))
+    return name
+
+
+def summarize(results: dict) -> list[str]:
+    rand = np.asarray(results["curves"]["random"]["mean"])
+    lines = [f"full {results['full_data_score']:.3f}  random@budget {rand[-1]:.3f}"]
+    for name, c in results["curves"].items():
+        gap = np.asarray(c["mean"]) - rand
+        sv = results["savings"][name]["savings"]
+        lines.append(f"{name:28s} savings {sv if sv is None else round(sv, 2)!s:>5}  auc {c['auc']:.4f}  "
+                     f"worst gap {gap.min():+.3f} @ {c['labels'][int(gap.argmin())]}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--task", default="multiclass")
+    ap.add_argument("--model", default="auto")
+    ap.add_argument("--variants", default="margin,default")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--pool-size", type=int, default=6000)
+    ap.add_argument("--model-options", default="{}", help="JSON, e.g. '{\"C\": 1}'")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+
+    from labelwise.data import load_corpus
+    from labelwise.simulate.engine import simulate
+
+    names = [variant(v) for v in args.variants.split(",")]
+    kw = {"task": args.task, "require_labels": True}
+    train = load_corpus(DATASETS / args.dataset / "train.jsonl", **kw)
+    test = load_corpus(DATASETS / args.dataset / "test.jsonl", **kw)
+    t0 = time.perf_counter()
+    res = simulate(train, test, model=args.model, strategies=["random", *names], seeds=args.seeds,
+                   pool_size=args.pool_size, model_options=json.loads(args.model_options))
+    print(f"# {args.dataset} model={res['model']} opts={args.model_options} {time.perf_counter() - t0:.0f}s")
+    print("\n".join(summarize(res)), flush=True)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "results.json").write_text(json.dumps(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
