@@ -240,7 +240,7 @@ def simulate_ner(
                   "f1": {name: curves[name]["mean"] for name in strategies}},
         "settings": {"initial": schedule[0], "batch": schedule[1] - schedule[0] if len(schedule) > 1 else 0,
                      "budget": budget_n, "seeds": seed_list, "pool_size": N, "pool_tokens": int(lengths.sum()),
-                     "test_size": len(test), "protocol": protocol, "strategies": strategies, "labels": types,
+                     "test_size": len(test), "refit": "scratch", "protocol": protocol, "strategies": strategies, "labels": types,
                      "model_options": options},
     }
 
