@@ -51,6 +51,8 @@ def register(subparsers) -> None:
     p.add_argument("--pool-size", type=int, default=None, help="sample the train split (seeded) to at most N")
     p.add_argument("--refit", choices=["scratch", "warm"], default="scratch",
                    help="retrain from scratch each round, or keep training the previous weights")
+    p.add_argument("--embedding-backend", choices=["auto", "onnx", "torch"], default=None,
+                   help="for embedding models: int8 ONNX Runtime (fast) or fp32 PyTorch")
     p.add_argument("--text-field", default=None, help="default: text (ner: tokens)")
     p.add_argument("--label-field", default=None, help="default: label (multiclass) / labels (multilabel)")
     p.add_argument("--seed-protocol", action="store_true",
@@ -89,9 +91,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             from labelwise.simulate import simulate
 
+            featurizer_options = {"backend": args.embedding_backend} if args.embedding_backend else None
             results = simulate(train, test, model=args.model, strategies=strategies, initial=initial,
                                batch=batch, budget=budget, seeds=args.seeds, pool_size=args.pool_size,
-                               refit=args.refit, progress=progress)
+                               refit=args.refit, progress=progress, featurizer_options=featurizer_options)
     from labelwise.simulate import write_report
 
     out = write_report(results, args.out)

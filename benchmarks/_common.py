@@ -1,0 +1,38 @@
+"""Shared bits of the benchmark scripts: where the data is, and appending a dated section to RESULTS.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = Path(os.environ.get("LABELWISE_DATASETS", ROOT / ".." / "shared" / "datasets")).resolve()
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+
+
+def machine() -> str:
+    try:
+        uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        uname = platform.platform()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{uname}; nproc={os.cpu_count()}; load avg {load}; python {platform.python_version()}"
+
+
+def command() -> str:
+    return " ".join(["python", *[a if re.fullmatch(r"[\w./,=:%-]+", a) else repr(a) for a in sys.argv]])
+
+
+def write_section(title: str, body: str) -> None:
+    """Replace the section headed ``## title`` in RESULTS.md (or append it), stamped with date/command/machine."""
+    stamp = (f"## {title}\n\n### {dt.date.today().isoformat()}\n\nCommand: `{command()}`  \n"
+             f"Machine: {machine()}\n\n{body.strip()}\n")
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: stamp + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + stamp
+    RESULTS.write_text(text, encoding="utf-8")
