@@ -127,3 +127,19 @@ def test_bad_inputs():
         check_labels(one_class, model="tfidf-lr")
     assert parse_model("ensemble", ["an English text"]) == [("minilm", "lr"), ("minilm", "knn"), ("tfidf", "lr")]
     assert parse_model("ensemble", ["体验2D巅峰 倚天屠龙记十大创新概览"]) == [("tfidf", "lr"), ("tfidf", "knn")]
+
+
+def test_large_corpora_use_the_fast_components():
+    many_en = ["an English text"] * 20_000
+    many_zh = ["体验2D巅峰 倚天屠龙记十大创新概览"] * 20_000
+    assert parse_model("ensemble", many_en) == [("minilm", "lr"), ("tfidf", "sgd")]
+    assert parse_model("ensemble", many_zh) == [("tfidf", "sgd")]
+
+
+def test_sgd_component_finds_the_flips():
+    # sgd is meant for L2-normalised sparse rows (TF-IDF); a few fixed epochs fit less sharply than lbfgs
+    corpus, X, flipped, _ = blobs()
+    X = X / np.linalg.norm(X, axis=1, keepdims=True)
+    check = check_labels(corpus, model="tfidf-sgd", views={"tfidf": X}, rounds=1)
+    found = {r["id"] for r in check.records if r["is_issue"]}
+    assert len(found & flipped) >= 3 and len(found) <= 8, found
