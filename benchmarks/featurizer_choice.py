@@ -14,12 +14,11 @@ Embeddings go through labelwise's on-disk cache, so a rerun embeds nothing.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 import time
 
-from embedding_speed import append_results, datasets_dir, machine
+from embedding_speed import datasets_dir, report
 
 SECTION = "## Featurizer choice (features: default_featurizer_for)"
 
@@ -61,29 +60,28 @@ def main(argv: list[str] | None = None) -> int:
         f = make_featurizer(name, **opts)
         t0 = time.perf_counter()
         Xtr = f.fit_transform(xtr)
+        embedded = f.last_stats.get("embedded", 0) if hasattr(f, "last_stats") else None
         Xte = f.transform(xte)
         secs = time.perf_counter() - t0
+        if embedded is not None:
+            embedded += f.last_stats.get("embedded", 0)
         for C in (1.0, 10.0):
             full = LogisticRegression(C=C, max_iter=2000).fit(Xtr, ytr).score(Xte, yte)
             few = []
             for s in range(args.seeds):
                 pick = np.random.default_rng(100 + s).permutation(len(xtr))[:args.labels]
                 few.append(LogisticRegression(C=C, max_iter=2000).fit(Xtr[pick], ytr[pick]).score(Xte, yte))
-            rows.append((name, C, full, float(np.mean(few)), float(np.std(few)), secs))
+            rows.append((name, C, full, float(np.mean(few)), float(np.std(few)), secs, embedded))
             print(rows[-1], flush=True)
 
     lines = [f"| featurizer | C | acc. full ({len(xtr)} labels) | acc. {args.labels} random labels (mean ± std) "
-             "| featurize s (train+test) |", "|---|---:|---:|---:|---:|"]
-    for name, C, full, m, s, secs in rows:
-        lines.append(f"| {name} | {C:g} | {full:.3f} | {m:.3f} ± {s:.3f} | {secs:.0f} |")
-    cmd = "python benchmarks/featurizer_choice.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    entry = (f"### {dt.date.today().isoformat()}: {args.dataset}, train sample {len(xtr)}, test sample {len(xte)}, "
-             f"{args.seeds} seeds\n\nCommand: `{cmd.strip()}`  \nMachine: `{machine()}`  \n"
-             f"CJK share {cjk_share(xtr):.2f}; `default_featurizer_for` -> `{default_featurizer_for(xtr)}`\n\n"
-             + "\n".join(lines) + "\n")
-    print(entry)
-    if not args.no_write:
-        print(f"appended to {append_results(entry, SECTION)}")
+             "| featurize s (train+test) | texts embedded (others from cache) |", "|---|---:|---:|---:|---:|---:|"]
+    for name, C, full, m, s, secs, emb in rows:
+        lines.append(f"| {name} | {C:g} | {full:.3f} | {m:.3f} ± {s:.3f} | {secs:.0f} | {'–' if emb is None else emb} |")
+    title = f"{args.dataset}, train sample {len(xtr)}, test sample {len(xte)}, {args.seeds} seeds"
+    body = (f"CJK share {cjk_share(xtr):.2f}; `default_featurizer_for` -> `{default_featurizer_for(xtr)}`\n\n"
+            + "\n".join(lines))
+    report(title, "featurizer_choice.py", argv, body, section=SECTION, write=not args.no_write)
     return 0
 
 

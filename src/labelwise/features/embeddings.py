@@ -25,7 +25,7 @@ class EmbeddingFeaturizer(Featurizer):
 
     Options: ``model`` (the bundled ``"all-MiniLM-L6-v2"``, a Hugging Face name, or a local directory),
     ``backend`` (``"onnx"``: int8 ONNX Runtime, fast; ``"torch"``: fp32 transformers, fine-tunable;
-    ``"auto"``), ``batch_size``, ``threads``, ``max_length`` (tokens, longer texts are truncated),
+    ``"auto"``), ``batch_size`` (None: 8 for ONNX, 32 for torch), ``threads``, ``max_length`` (tokens, longer texts are truncated),
     ``show_progress`` (None = only for long runs on a terminal), ``cache`` (True: on-disk cache in
     ``cache_dir`` or ``$LABELWISE_CACHE_DIR`` or ``~/.cache/labelwise/embeddings``; False: none; or an
     :class:`EmbeddingCache`), ``cache_dtype`` (``"float32"`` or ``"float16"``), ``encoder`` (inject any object
@@ -37,25 +37,27 @@ class EmbeddingFeaturizer(Featurizer):
 
     name = "minilm"
 
-    def __init__(self, *, model: str | Path = "all-MiniLM-L6-v2", backend: str = "auto", batch_size: int = 64,
+    def __init__(self, *, model: str | Path = "all-MiniLM-L6-v2", backend: str = "auto", batch_size: int | None = None,
                  threads: int | None = None, max_length: int = 256, show_progress: bool | None = None,
                  cache: bool | EmbeddingCache = True, cache_dir: str | os.PathLike | None = None,
                  cache_dtype: str = "float32", pooling: str = "mean", normalize: bool = True, prefix: str = "",
                  revision: str | None = None, device: str = "cpu", encoder: Encoder | None = None,
                  chunk_size: int = 4096) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be >= 1 or None, got {threads}")
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-        self.model, self.backend, self.batch_size, self.threads = str(model), backend, batch_size, threads
+        self.model, self.backend, self.threads = str(model), backend, threads
         self.max_length, self.show_progress, self.pooling, self.normalize = max_length, show_progress, pooling, normalize
         self.prefix, self.revision, self.device, self.chunk_size = prefix, revision, device, chunk_size
         self.cache_dtype = cache_dtype
         self.encoder: Encoder = encoder if encoder is not None else make_encoder(
             model, backend=backend, revision=revision, max_length=max_length, pooling=pooling,
             normalize=normalize, prefix=prefix, threads=threads, device=device)
+        # None: what suits the engine (ONNX Runtime on CPU is fastest with small length-sorted batches).
+        self.batch_size: int = batch_size or int(getattr(self.encoder, "default_batch_size", 32))
         self.cache: EmbeddingCache | None = open_cache(cache_dir if cache is True and cache_dir is not None
                                                        else cache, dtype=cache_dtype)
         self.last_stats: dict[str, Any] = {}
@@ -164,7 +166,7 @@ class E5Featurizer(EmbeddingFeaturizer):
 
     name = "e5"
 
-    def __init__(self, *, mode: str = "passage", batch_size: int = 64, threads: int | None = None,
+    def __init__(self, *, mode: str = "passage", batch_size: int | None = None, threads: int | None = None,
                  show_progress: bool | None = None, cache: bool | EmbeddingCache = True,
                  cache_dir: str | os.PathLike | None = None, cache_dtype: str = "float32",
                  chunk_size: int = 4096) -> None:

