@@ -98,6 +98,8 @@ def main() -> int:
     parser.add_argument("--texts", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=400, help="requests per phase (split over annotators)")
     parser.add_argument("--retrain-every", type=int, default=20)
+    parser.add_argument("--model", default="tfidf-lr", help="project model (auto picks an embedding model for "
+                                                             "Chinese, whose first featurizing of 50k texts is long)")
     parser.add_argument("--no-results", action="store_true", help="do not append to benchmarks/RESULTS.md")
     args = parser.parse_args()
 
@@ -117,7 +119,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="lw-serve-bench-"))
     t0 = time.perf_counter()
     create_project(work / "p", records, labels=labels,
-                   settings={"retrain_every": args.retrain_every, "model": "auto"}).close()
+                   settings={"retrain_every": args.retrain_every, "model": args.model}).close()
     create_s = time.perf_counter() - t0
     import socket
 
@@ -188,7 +190,7 @@ def main() -> int:
             f"Machine: `{' '.join(platform.uname())}`, {os.cpu_count()} CPUs (`nproc` {os.cpu_count()}). "
             f"Project: first {len(records)} texts of `{args.dataset}` train ({len(labels)} labels), created in "
             f"{create_s:.1f} s; server with its background trainer process (retrain every "
-            f"{args.retrain_every} answers, model `auto`); the client runs on the same 2 cores. "
+            f"{args.retrain_every} answers, model `{args.model}`); the client runs on the same 2 cores. "
             f"Retraining rounds finished over the run: {final['model']['rounds']}"
             + (f" (last error: {final['model']['last_error']})" if final['model']['last_error'] else "") + ".",
             "",

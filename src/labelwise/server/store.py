@@ -36,7 +36,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "refit": "scratch",
     "seed": 0,
     "lease_seconds": 600,
-    "ranked_size": 1000,
+    "ranked_size": 100,
 }
 
 
