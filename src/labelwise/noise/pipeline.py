@@ -1,8 +1,8 @@
 """The check-labels pipeline: featurize, out-of-fold probabilities from one or several models, cleanlab, records.
 
 Model specs are ``+``-joined components ``<featurizer>-<estimator>``: featurizer ``tfidf``, ``minilm`` or ``e5``,
-estimator ``lr`` (labelwise's LinearModel), ``sgd`` (logistic loss by stochastic gradient descent: ~40x faster
-than ``lr`` on 10,000 Chinese TF-IDF rows, for large corpora) or ``knn`` (cosine k-nearest neighbours). Their
+estimator ``lr`` (labelwise's LinearModel), ``sgd`` (logistic loss by stochastic gradient descent, a fixed 10
+epochs: for large TF-IDF matrices, where lbfgs took about a minute per fit on 8,000 Chinese rows here) or ``knn`` (cosine k-nearest neighbours). Their
 out-of-fold probabilities are averaged. ``"ensemble"`` (the default) picks per language and size: English
 ``minilm-lr+minilm-knn+tfidf-lr``, Chinese/Japanese/Korean ``tfidf-lr+tfidf-knn`` (MiniLM is English-only); from
 20,000 records on ``minilm-lr+tfidf-sgd`` and ``tfidf-sgd`` (k-NN and lbfgs grow too slow for a 5-minute check).
