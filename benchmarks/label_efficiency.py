@@ -170,7 +170,7 @@ def table(name: str, res: dict) -> list[str]:
     n_rounds = len(curves["random"]["labels"]) - 1
     seeds = res["settings"]["seeds"]
     lines = [f"#### {name} ({res['task']}, {res['model']}, {res['metric']}; pool {res['settings']['pool_size']}, "
-             f"test {res['settings']['test_size']}): full data {res['full_data_score']:.3f}, random@budget "
+             f"test {res['settings']['test_size']}, {res['settings']['seeds']} seeds, budget {res['settings']['budget']}): full data {res['full_data_score']:.3f}, random@budget "
              f"{rand[-1]:.3f} ± {curves['random']['std'][-1]:.3f}",
              "", "| run | strategy | score@budget (mean ± std) | savings | AUC | worst gap to random (pts, @labels) "
              "| s / round | same picks as labelwise (replay) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
@@ -221,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=int, default=1000, help="1000 in the issue's protocol; less for smoke runs")
     ap.add_argument("--no-smalltext", action="store_true")
     ap.add_argument("--no-write", action="store_true", help="do not add an entry to RESULTS.md")
+    ap.add_argument("--from-saved", action="store_true",
+                    help="run nothing: summarize the results.json files an earlier run left under benchmarks/out")
     args = ap.parse_args(argv)
     SETTINGS["budget"] = args.budget
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
@@ -229,19 +231,32 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"unknown dataset(s) {unknown}; expected some of {SINGLE + MULTI}")
     started, results = time.perf_counter(), {}
     for name in names:
+        saved = OUT / name / "results.json"
+        if args.from_saved:
+            if saved.is_file():
+                results[name] = json.loads(saved.read_text())
+            else:
+                print(f"[{name}] no saved results at {saved}: skipped", flush=True)
+            continue
         results[name] = run_dataset(name, "multilabel" if name in MULTI else "multiclass", args.seeds,
                                     args.pool_size, not args.no_smalltext)
-        (OUT / name / "results.json").write_text(json.dumps(results[name]))
+        saved.write_text(json.dumps(results[name]))
     cmd = "OMP_NUM_THREADS=1 python benchmarks/label_efficiency.py " + " ".join(
         argv if argv is not None else sys.argv[1:])
     summary = ["| dataset | default savings | default AUC | best plain strategy (savings / AUC) | default ≥ it "
                "(savings and AUC) | default worst gap to random (pts) | issue target |",
                "|---|---:|---:|---|---|---|---|"] + [verdict(n, r) for n, r in results.items()]
     detail = [line for n, r in results.items() for line in table(n, r)]
-    entry = "\n".join([f"### {dt.date.today().isoformat()}: {len(names)} dataset(s), {args.seeds} seeds, pool ≤ "
-                       f"{args.pool_size}, initial 50, batch 50, budget {args.budget}, refit each round",
+    if not results:
+        sys.exit("nothing to summarize")
+    wall = (sum(r.get("wall_seconds", 0) + r.get("smalltext", {}).get("wall_seconds", 0) for r in results.values())
+            if args.from_saved else time.perf_counter() - started)
+    setup = ("settings as saved, per dataset below" if args.from_saved else
+             f"{args.seeds} seeds, pool ≤ {args.pool_size}, initial 50, batch 50, budget {args.budget}, refit each round")
+    entry = "\n".join([f"### {dt.date.today().isoformat()}: {len(results)} dataset(s), {setup}",
                        "", f"Command: `{cmd}`  ", f"Machine: {machine()}  ",
-                       f"Wall time: {time.perf_counter() - started:.0f} s (shared 2-core machine, other jobs running)",
+                       f"Wall time: {wall:.0f} s (shared 2-core machine, other jobs running)"
+                       + (" (summarized from the per-dataset results.json of earlier runs)" if args.from_saved else ""),
                        "", *summary, "", *detail])
     print(entry)
     if not args.no_write:
