@@ -46,9 +46,17 @@ class Annotator:
                         "X-Labelwise-Tab": name}
 
     def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        self.conn.request(method, path, None if body is None else json.dumps(body), self.headers)
-        response = self.conn.getresponse()
-        return response.status, json.loads(response.read())
+        for attempt in (0, 1):
+            try:
+                self.conn.request(method, path, None if body is None else json.dumps(body), self.headers)
+                response = self.conn.getresponse()
+                return response.status, json.loads(response.read())
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                if attempt:  # the server closed an idle keep-alive connection: reconnect once
+                    raise
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(self.conn.host, self.conn.port, timeout=60)
+        raise AssertionError("unreachable")
 
 
 def run_phase(port: int, n_annotators: int, per_annotator: int, gold: dict[str, str], phase: str) -> dict:
@@ -190,7 +198,8 @@ def main() -> int:
             f"Machine: `{' '.join(platform.uname())}`, {os.cpu_count()} CPUs (`nproc` {os.cpu_count()}). "
             f"Project: first {len(records)} texts of `{args.dataset}` train ({len(labels)} labels), created in "
             f"{create_s:.1f} s; server with its background trainer process (retrain every "
-            f"{args.retrain_every} answers, model `{args.model}`); the client runs on the same 2 cores. "
+            f"{args.retrain_every} answers, model `{args.model}`); the client runs on the same 2 cores; load "
+            f"average at the end {os.getloadavg()[0]:.1f}. "
             f"Retraining rounds finished over the run: {final['model']['rounds']}"
             + (f" (last error: {final['model']['last_error']})" if final['model']['last_error'] else "") + ".",
             "",
