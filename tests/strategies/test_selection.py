@@ -78,3 +78,38 @@ def test_nan_anywhere_is_caught_whatever_n(n, where):
     scores[where] = np.nan
     with pytest.raises(ValueError, match=f"NaN at positions \\[{where}\\]"):
         select(scores, n)
+
+
+@pytest.mark.parametrize("kind", ["uniform", "sorted", "sample_positions_top", "few_values", "all_equal"])
+def test_large_pools_use_an_exact_prefilter(kind, monkeypatch):
+    import labelwise.strategies.selection as sel
+
+    N, n = 200_000, 100
+    rng = np.random.default_rng(0)
+    scores = {
+        "uniform": rng.random(N),
+        "sorted": np.sort(rng.random(N)),
+        # the strided sample sees only the top values: its threshold keeps too few, so select falls back
+        "sample_positions_top": np.where(np.arange(N) % sel._STRIDE == 0, 2.0 + rng.random(N), rng.random(N)),
+        "few_values": rng.integers(0, 5, N).astype(float),  # massive ties at the boundary
+        "all_equal": np.zeros(N),
+    }[kind]
+    picks = select(scores, n, seed=3)
+    assert len(set(picks.tolist())) == n
+    rest = np.setdiff1d(np.arange(N), picks)
+    assert scores[picks].min() >= scores[rest].max()
+    assert np.all(np.diff(scores[picks]) <= 0)
+    monkeypatch.setattr(sel, "_PREFILTER_MIN", 10**9)  # force the plain path
+    plain = select(scores, n, seed=3)
+    if kind in ("uniform", "sorted", "sample_positions_top"):  # no ties: identical picks
+        np.testing.assert_array_equal(picks, plain)
+    else:  # ties: the same tied positions compete and the same seed draws the same ones
+        assert set(picks.tolist()) == set(plain.tolist())
+
+
+@pytest.mark.parametrize("where", [0, 64, 77_777, 199_999])
+def test_nan_is_caught_on_large_pools(where):
+    scores = np.random.default_rng(1).random(200_000)
+    scores[where] = np.nan
+    with pytest.raises(ValueError, match=f"NaN at positions \\[{where}\\]"):
+        select(scores, 100)

@@ -155,3 +155,15 @@ def test_bad_value_in_a_late_block_is_caught(fn):
     P[-5, 2] = 1.01
     with pytest.raises(ValueError, match=r"found values in \[0.25, 1.01\]"):
         fn(P)
+
+
+def test_entropy_when_zeros_appear_only_in_a_late_block():
+    rng = np.random.default_rng(5)
+    rows = block_rows(4)
+    P = rng.dirichlet(np.ones(4), size=3 * rows)  # no exact zeros ...
+    P[2 * rows + 3] = [0.5, 0.5, 0.0, 0.0]  # ... until the third block
+    P[-1] = [1.0, 0.0, 0.0, 0.0]
+    _, _, expected = _naive(P)
+    got = entropy(P)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    assert got[2 * rows + 3] == pytest.approx(log(2)) and got[-1] == 0.0

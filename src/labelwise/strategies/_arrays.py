@@ -97,27 +97,40 @@ def column_blocks(P: np.ndarray, *, name: str) -> Iterator[tuple[int, int, np.nd
 def neg_entropy_rows(P: np.ndarray, out: np.ndarray, *, name: str, check: bool = True) -> None:
     """Write ``sum_c P[i, c] * log P[i, c]`` (natural log, <= 0) into ``out`` (n,), block by block.
 
-    Zeros contribute exactly 0 (see ``_TINY``). The row sums use a matrix-vector product with a ones vector,
-    which sums a short row far faster than ``np.sum(axis=1)``. The range check rides on the logarithm: the
-    largest log is NaN if any value is NaN or negative and above ``log(1 + tol)`` if any value exceeds 1, so
-    one reduction replaces a min and a max; only a failing block is re-examined for the exact message.
+    Zeros contribute exactly 0. Blocks are first tried with a bare ``log``; a zero makes its row NaN
+    (0 * -inf), which the block's sum reveals, and from then on every block is computed as
+    ``p * log(p + _TINY)`` (exactly ``p log p`` for p > 0, 0 for p = 0): probabilities without zeros skip a
+    pass, probabilities with zeros pay one extra block. Row sums use a matrix-vector product with a ones
+    vector, far faster than ``np.sum(axis=1)`` on short rows. The range check rides on the logarithm: its
+    maximum is NaN if a value is NaN or negative and above ``log(1 + tol)`` if one exceeds 1, so one reduction
+    replaces a min and a max; only a failing block is re-examined for the exact message.
     """
     n, C = P.shape
     rows = block_rows(C)
     buf = np.empty((min(rows, n), C), dtype=np.float64)
     ones = np.ones(C, dtype=np.float64)
     log_max = np.log1p(_RANGE_TOL)
-    with np.errstate(invalid="ignore"):  # log of a negative is caught below, not warned about
+    tiny = False  # switch to the p * log(p + _TINY) form once a zero has been seen
+    with np.errstate(invalid="ignore", divide="ignore"):  # log(0), log(<0) are handled below
         for start in range(0, n, rows):
             stop = min(n, start + rows)
             block = P[start:stop]
             L = buf[: stop - start]
-            np.add(block, _TINY, out=L)
-            np.log(L, out=L)
+            o = out[start:stop]
+            if tiny:
+                np.add(block, _TINY, out=L)
+            np.log(L if tiny else block, out=L)
             if check and not (L.max() <= log_max):
                 check_range(block, name=name)  # raises unless the values are only rounding noise below 0
                 block = np.clip(block, 0.0, None)
+                tiny = True
                 np.add(block, _TINY, out=L)
                 np.log(L, out=L)
             np.multiply(L, block, out=L)
-            np.matmul(L, ones, out=out[start:stop])
+            np.matmul(L, ones, out=o)
+            if not tiny and np.isnan(o.sum()):
+                tiny = True
+                np.add(block, _TINY, out=L)
+                np.log(L, out=L)
+                np.multiply(L, block, out=L)
+                np.matmul(L, ones, out=o)
