@@ -9,6 +9,7 @@ name is enough. ``X-Labelwise-Tab`` names the browser tab, so two tabs of one pe
 """
 
 
+import contextlib
 import hashlib
 import hmac
 import re
@@ -61,7 +62,13 @@ def create_app(store: Store, *, trainer: Any = None, require_token: bool = False
                allowed_hosts: Iterable[str] | None = None) -> FastAPI:
     """The app for one project. ``allowed_hosts`` (when given) rejects other Host headers: on loopback this
     stops DNS-rebinding pages from talking to the server."""
-    app = FastAPI(title="labelwise", docs_url=None, redoc_url=None, openapi_url=None)
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        if trainer is not None:  # uvicorn re-raises SIGTERM after shutdown: stop the worker process now
+            trainer.stop()
+
+    app = FastAPI(title="labelwise", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.store, app.state.trainer = store, trainer
     secret = store.project.secret
     hosts = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}

@@ -57,6 +57,11 @@ def _worker_init() -> None:
     """Worker process: one BLAS/OpenMP thread and a lower CPU priority than the request-serving process."""
     with contextlib.suppress(OSError):
         os.nice(10)
+    with contextlib.suppress(Exception):  # Linux: die with the server, even when it is SIGKILLed
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     try:
         from threadpoolctl import threadpool_limits
 
