@@ -133,3 +133,14 @@ def test_bad_settings_are_rejected():
         ActiveLearner(_corpus(), model="bert-svm")
     with pytest.raises(ValueError, match="rows"):
         ActiveLearner(_corpus(), features=np.zeros((3, 2)))
+
+
+def test_geometry_strategies_see_a_dense_view_of_sparse_features():
+    corpus = _corpus()
+    learner = ActiveLearner(corpus, model="tfidf-lr", strategy="kmeans", seed=0)
+    assert learner.embeddings.shape[0] == 90 and learner.embeddings.shape[1] <= 128
+    assert isinstance(learner.embeddings, np.ndarray)
+    np.testing.assert_allclose(np.linalg.norm(learner.embeddings, axis=1), 1, rtol=1e-5)
+    picked = learner.query(3)
+    # three well-separated topics: a cluster representative from each
+    assert sorted(corpus.labels[int(i[1:])] for i in picked) == ["food", "sport", "tech"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from labelwise.data import Corpus, encode_labels
 from labelwise.loop.pipeline import ModelSpec, resolve_model
@@ -40,12 +41,16 @@ class ActiveLearner:
     refit: "scratch" fits a new model each time; "warm" keeps training the previous weights.
     features: optional precomputed feature matrix aligned with ``corpus`` (skips featurizing).
     committee_size: members of the bootstrap committee built when the strategy needs samples (BALD, QBC).
+    embeddings: optional precomputed dense vectors aligned with ``corpus`` for geometry-based strategies
+        (k-means, core-set, diverse batches); by default the features when dense, an SVD view when sparse.
+    threads: BLAS/OpenMP threads for fitting and querying (None: the libraries' default). One thread is the
+        default because these problems are small and threads on busy cores slow them down many times.
     """
 
     def __init__(self, corpus: Corpus, *, model: str = "auto", strategy: str = "default",
                  retrain_every: int = 1, refit: str = "scratch", seed: int = 0, features: Any = None,
                  committee_size: int = 5, model_options: dict | None = None,
-                 featurizer_options: dict | None = None):
+                 featurizer_options: dict | None = None, embeddings: Any = None, threads: int | None = 1):
         if corpus.task not in ("multiclass", "multilabel"):
             raise ValueError(f"ActiveLearner handles 'multiclass' and 'multilabel'; got task {corpus.task!r}")
         if not corpus.label_set:
@@ -71,7 +76,11 @@ class ActiveLearner:
         self._labeled_mask = np.zeros(len(corpus), dtype=bool)
         self._teach_order: list[int] = []
         self._since_retrain = 0
+        if embeddings is not None and embeddings.shape[0] != len(corpus):
+            raise ValueError(f"embeddings has {embeddings.shape[0]} rows for a corpus of {len(corpus)}")
         self._features = features
+        self._embeddings = embeddings
+        self.threads = threads
         self.featurizer = None
         self.model: LinearModel | BootstrapCommittee | None = None
         self.model_n_labels = 0
@@ -123,6 +132,17 @@ class ActiveLearner:
             self._features = self.featurizer.fit(self.corpus.texts).transform(self.corpus.texts)
             self.timings["featurize"] += time.perf_counter() - start
         return self._features
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """Dense vectors of the whole corpus for geometry-based strategies, computed once."""
+        if self._embeddings is None:
+            from labelwise.features.reduce import dense_view
+
+            start = time.perf_counter()
+            self._embeddings = dense_view(self.features, seed=self.seed)
+            self.timings["featurize"] += time.perf_counter() - start
+        return self._embeddings
 
     # ---------------------------------------------------------------- teach
     def teach(self, ids: Sequence, labels: Sequence) -> None:
@@ -179,7 +199,8 @@ class ActiveLearner:
         start = time.perf_counter()
         model = self.model if (self.refit == "warm" and isinstance(self.model, LinearModel)) else None
         model = model or self._new_classifier()
-        model.fit(X, y)
+        with threadpool_limits(limits=self.threads):
+            model.fit(X, y)
         self.timings["fit"] += time.perf_counter() - start
         with self._lock:
             self.model, self.model_n_labels = model, len(order)
@@ -195,6 +216,10 @@ class ActiveLearner:
 
     def query(self, n: int, *, exclude: Sequence = ()) -> list:
         """The ids of the ``n`` unlabeled texts the strategy asks for next, most informative first."""
+        with threadpool_limits(limits=self.threads):
+            return self._query(n, exclude)
+
+    def _query(self, n: int, exclude: Sequence) -> list:
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         with self._lock:
@@ -219,9 +244,9 @@ class ActiveLearner:
             else:
                 ctx.proba = model.predict_proba(X[candidates])
         if "embeddings" in strategy.needs:
-            ctx.embeddings = X[candidates]
+            ctx.embeddings = self.embeddings[candidates]
         if "labeled_embeddings" in strategy.needs:
-            ctx.labeled_embeddings = X[labeled] if labeled.size else None
+            ctx.labeled_embeddings = self.embeddings[labeled] if labeled.size else None
         if self.corpus.task == "multilabel" and labeled.size:
             ctx.labeled_cardinality = float(np.mean([len(self._answers[p]) for p in labeled]))
         predict_seconds = time.perf_counter() - start
@@ -246,7 +271,7 @@ class ActiveLearner:
                     "settings": {"model": self.spec.name, "strategy": self.strategy_name,
                                  "retrain_every": self.retrain_every, "refit": self.refit, "seed": self.seed,
                                  "committee_size": self.committee_size, "model_options": self.model_options,
-                                 "featurizer_options": self.featurizer_options},
+                                 "featurizer_options": self.featurizer_options, "threads": self.threads},
                     "rounds": self.rounds,
                     "since_retrain": self._since_retrain,
                     "model_n_labels": self.model_n_labels,

@@ -13,8 +13,10 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from labelwise.data import Corpus
+from labelwise.features.reduce import dense_view
 from labelwise.loop import ActiveLearner, resolve_model
 from labelwise.models import LinearModel
+from labelwise.strategies.registry import get_strategy
 
 METRICS = {"multiclass": "accuracy", "multilabel": "micro_f1"}
 
@@ -109,6 +111,8 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
     featurizer = make_featurizer(spec.features, **(featurizer_options or {}))
     X_pool = featurizer.fit(train.texts).transform(train.texts)
     X_test = featurizer.transform(test.texts)
+    needs_geometry = any(get_strategy(name).needs & {"embeddings", "labeled_embeddings"} for name in strategies)
+    embeddings = dense_view(X_pool) if needs_geometry else None  # shared by every learner below
     featurize_seconds = time.perf_counter() - start
     y_pool = train.label_matrix()
     y_test = test.label_matrix()
@@ -125,7 +129,8 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
         initial_ids = [train.ids[i] for i in initial_rows]
         for name in strategies:
             learner = ActiveLearner(train, model=spec.name, strategy=name, retrain_every=0, refit=refit,
-                                    seed=seed, features=X_pool, model_options=model_options)
+                                    seed=seed, features=X_pool, embeddings=embeddings,
+                                    model_options=model_options)
             learner.teach(initial_ids, [train.labels[i] for i in initial_rows])
             curve = []
             for target in schedule:
