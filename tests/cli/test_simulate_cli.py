@@ -74,3 +74,33 @@ def test_percentages_resolve_against_the_pool(tmp_path, datasets_dir):
                  "random", "--initial", "10%", "--batch", "10%", "--budget", "30%", "--seeds", "1", "--out",
                  str(out), "--quiet"]) == 0
     assert json.loads((out / "results.json").read_text())["curves"]["random"]["labels"] == [20, 40, 60]
+
+
+def test_ner_simulate_from_spans_and_bio_rejection(tmp_path, datasets_dir):
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    _slice(datasets_dir / "conll2003" / "train.jsonl", train, 120)
+    _slice(datasets_dir / "conll2003" / "test.jsonl", test, 60)
+    out = tmp_path / "run"
+    assert main(["simulate", "--task", "ner", "--train", str(train), "--test", str(test), "--strategies",
+                 "ltp", "--initial", "20%", "--batch", "20%", "--budget", "60%", "--seeds", "1", "--out",
+                 str(out), "--quiet"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["metric"] == "entity_f1" and set(results["curves"]) == {"random", "ltp"}
+    assert "token_savings" in results["savings"]["ltp"]
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"tokens": ["a", "b"], "tags": ["O", "I-PER"]}\n', encoding="utf-8")
+    code = main(["simulate", "--task", "ner", "--train", str(bad), "--test", str(bad), "--on-invalid-bio",
+                 "reject", "--out", str(tmp_path / "x"), "--quiet"])
+    assert code == 2
+
+
+def test_ner_spans_load_through_the_registered_parser(tmp_path):
+    from labelwise.data import load_corpus
+
+    path = tmp_path / "spans.jsonl"
+    path.write_text('{"text": "Alice met Bob in Paris", "spans": [{"start": 0, "end": 5, "label": "PER"}, '
+                    '{"start": 17, "end": 22, "label": "LOC"}]}\n', encoding="utf-8")
+    corpus = load_corpus(path, task="ner")
+    assert corpus.tokens == [["Alice", "met", "Bob", "in", "Paris"]]
+    assert corpus.labels == [["B-PER", "O", "O", "O", "B-LOC"]]

@@ -55,6 +55,8 @@ def register(subparsers) -> None:
                    help="for embedding models: int8 ONNX Runtime (fast) or fp32 PyTorch")
     p.add_argument("--text-field", default=None, help="default: text (ner: tokens)")
     p.add_argument("--label-field", default=None, help="default: label (multiclass) / labels (multilabel)")
+    p.add_argument("--on-invalid-bio", choices=["repair", "reject"], default="repair",
+                   help="ner: repair invalid BIO sequences with a warning, or reject the file (line numbers)")
     p.add_argument("--seed-protocol", action="store_true",
                    help="ner: the seed study's protocol (start at 5%% of the pool, +5%% per round to 50%%)")
     p.add_argument("--out", type=Path, default=Path("simulation"), help="output directory")
@@ -71,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     options = {"task": args.task, "text_field": args.text_field, "label_field": args.label_field,
                "require_labels": True}
+    if args.task == "ner":
+        from labelwise.data.ner import ner_record_parser
+
+        options["parser"] = ner_record_parser(on_invalid=args.on_invalid_bio)
     train = load_corpus(args.train, **options)
     test = load_corpus(args.test, **options)
     pool = min(len(train), args.pool_size or len(train))

@@ -13,6 +13,10 @@ from labelwise.data.loaders import (
     load_corpus,
     register_task_parser,
 )
+from labelwise.data.ner import ner_record_parser
+
+# NER records come as {"tokens", "tags"} or {"text", "spans"}; invalid BIO is repaired with a located warning.
+register_task_parser("ner", ner_record_parser())
 
 __all__ = [
     "FORMATS",

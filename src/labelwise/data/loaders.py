@@ -574,6 +574,7 @@ def load_corpus(
     require_labels: bool = False,
     max_record_bytes: int = 1_000_000,
     fmt: str | None = None,
+    parser: TaskParser | None = None,
 ) -> Corpus:
     """Read and validate a labeled or unlabeled text collection.
 
@@ -595,10 +596,14 @@ def load_corpus(
     Raises :class:`DataError` (with ``.source``, ``.line`` or ``.row``, ``.field``, ``.reason`` and
     ``.problems``, the list of all problems found) for any bad record, duplicate id, record larger than
     ``max_record_bytes``, bad CSV quoting, undecodable bytes or an empty input.
+
+    ``parser`` overrides the registered :class:`TaskParser` of ``task`` for this call (e.g. NER with
+    ``ner_record_parser(on_invalid="reject")``).
     """
-    if task not in TASK_PARSERS:
-        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASK_PARSERS)}")
-    parser = TASK_PARSERS[task]
+    if parser is None:
+        if task not in TASK_PARSERS:
+            raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASK_PARSERS)}")
+        parser = TASK_PARSERS[task]
     opts = ParseOptions(
         text_field=text_field or parser.text_field,
         label_fields=(label_field,) if label_field else parser.label_fields,

@@ -339,7 +339,7 @@ def ner_record_parser(*, on_invalid: OnInvalid = "repair", language: Language = 
     the loader turns into a ``DataWarning`` naming file and line) or rejected (a located ``DataError``).
     Register with ``register_task_parser("ner", ner_record_parser())``.
     """
-    from labelwise.data.loaders import ParsedRecord, RecordError, TaskParser
+    from labelwise.data.loaders import ParsedRecord, RecordError, TaskParser, _parse_ner
 
     if on_invalid not in ("repair", "reject"):
         raise ValueError(f"on_invalid must be 'repair' or 'reject', got {on_invalid!r}")
@@ -347,6 +347,7 @@ def ner_record_parser(*, on_invalid: OnInvalid = "repair", language: Language = 
     def parse(record: Mapping[str, Any], opts: Any) -> Any:
         tokens_field = opts.text_field if isinstance(record.get(opts.text_field), list) else "tokens"
         if tokens_field in record:
+            _parse_ner(record, opts)  # structure first: the loader's precise messages (token 3 is not a string…)
             tags_field, tags = opts.label_value(record)
             norm = {"tokens": record[tokens_field], "tags": tags}
         else:
@@ -354,8 +355,8 @@ def ner_record_parser(*, on_invalid: OnInvalid = "repair", language: Language = 
             tags_field = "spans"
             norm = {"text": record.get(text_field, record.get("text")), "spans": record.get("spans")}
             if norm["text"] is None:
-                raise RecordError(f'expected "{opts.text_field}" (a token list, with "tags") or "text" '
-                                  '(a string, with "spans")', opts.text_field)
+                raise RecordError(f"missing tokens field {opts.text_field!r}: expected a token list (with "
+                                  '"tags") or "text" (a string, with "spans")', opts.text_field)
         notes: list[str] = []
         try:
             with warnings.catch_warnings(record=True) as caught:
