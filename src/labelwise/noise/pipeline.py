@@ -50,9 +50,9 @@ CJK_ENSEMBLE = "tfidf-lr+tfidf-knn"
 LARGE = 20_000
 LARGE_ENGLISH_ENSEMBLE = "minilm-lr+tfidf-sgd"
 LARGE_CJK_ENSEMBLE = "tfidf-sgd"
-#: the second round is the default only from this many records on: on 6,000 ag_news texts it gained ~0.01 F1,
-#: on 200 it lost half the detected flips (leaving the flagged, class-skewed records out of training shifts a
-#: weak model's class priors)
+#: the second round is the default only from this many records on: on 200 ag_news texts it lost most detected
+#: flips (leaving the flagged, class-skewed records out of training shifts a weak model's class priors); on 6,000
+#: it changed F1 by -0.005 / +0.005 at 10 % / 30 % noise for twice the time (RESULTS.md ablation), so it may go
 MIN_TWO_ROUNDS = 2000
 
 
