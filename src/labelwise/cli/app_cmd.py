@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-TASK_CHOICES = ("multiclass", "multilabel")
+TASK_CHOICES = ("multiclass", "multilabel", "ner")
 
 
 def _label_list(value: str) -> list[str]:
@@ -42,10 +42,12 @@ def register(subparsers) -> None:
     p.add_argument("project", type=Path, help="project folder to create")
     p.add_argument("--data", required=True, help="texts to label (JSONL, CSV, TSV or Parquet)")
     p.add_argument("--task", choices=TASK_CHOICES, default="multiclass")
-    p.add_argument("--labels", required=True, type=_label_list, help="comma-separated label set, e.g. pos,neg")
+    p.add_argument("--labels", required=True, type=_label_list,
+                   help="comma-separated label set, e.g. pos,neg (entity types for --task ner, e.g. PER,LOC,ORG)")
     p.add_argument("--descriptions", help="label descriptions: a JSON file {label: text} or 'a=...;b=...'")
     p.add_argument("--db", help="SQLAlchemy database URL (default: sqlite file PROJECT/labelwise.db)")
-    p.add_argument("--model", default="auto", help="auto | tfidf-lr | minilm-lr (default: auto, by language)")
+    p.add_argument("--model", default="auto",
+                   help="auto | tfidf-lr | minilm-lr (default: auto, by language); NER: auto | crf")
     p.add_argument("--strategy", default="default", help="query strategy name (default: labelwise's default)")
     p.add_argument("--retrain-every", type=int, default=10, help="retrain after this many answers (default 10)")
     p.add_argument("--text-field", default=None)

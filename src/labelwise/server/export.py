@@ -25,6 +25,10 @@ def _as_list(answer: Any) -> list[str]:
 
 def render(records: Sequence[dict[str, Any]], fmt: str, *, task: str) -> str:
     """The export file's content for ``records`` from :meth:`Store.export_records`."""
+    if task == "ner":  # spans: labelwise.server.spans
+        from labelwise.server.spans import render_ner
+
+        return render_ner(records, fmt)
     if fmt == "jsonl":
         field = "label" if task == "multiclass" else "labels"
         return "".join(json.dumps({"id": r["key"], "text": r["text"], field: r["answer"],

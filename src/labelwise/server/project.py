@@ -43,8 +43,15 @@ def create_project(project_dir: str | os.PathLike, data: str | os.PathLike | Any
     path = Path(project_dir)
     if (path / PROJECT_FILE).exists():
         raise FileExistsError(f"{path} already holds a labelwise project")
-    corpus = load_corpus(data, task=task, labels=list(labels), text_field=text_field, label_field=label_field,
-                         id_field=id_field, require_labels=False)
+    if task == "ner":  # tokens/tags or text/spans records (labelwise.server.spans)
+        from labelwise.server.spans import check_ner_settings, load_ner_corpus
+
+        check_ner_settings(settings or {})
+        corpus = load_ner_corpus(data, labels=list(labels), text_field=text_field, label_field=label_field,
+                                 id_field=id_field)
+    else:
+        corpus = load_corpus(data, task=task, labels=list(labels), text_field=text_field,
+                             label_field=label_field, id_field=id_field, require_labels=False)
     created_dir = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
     url = db_url or db.default_url(path)

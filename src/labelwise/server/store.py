@@ -131,8 +131,8 @@ class Store:
         ``import_labels`` keeps the labels present in the corpus (as answers by the annotator "import");
         otherwise they are ignored and every text starts unlabeled.
         """
-        if corpus.task not in ("multiclass", "multilabel"):
-            raise ValueError(f"the app labels 'multiclass' and 'multilabel' projects; got {corpus.task!r}")
+        if corpus.task not in ("multiclass", "multilabel", "ner"):
+            raise ValueError(f"the app labels 'multiclass', 'multilabel' and 'ner' projects; got {corpus.task!r}")
         labels = [str(label) for label in labels]
         if len(labels) < 2 and corpus.task == "multiclass":
             raise ValueError(f"a multiclass project needs at least 2 labels, got {labels}")
@@ -250,9 +250,12 @@ class Store:
             return s.scalar(select(Annotator.name).where(Annotator.id == annotator_id))
 
     # ------------------------------------------------------------- labels
-    def validate(self, value: Any) -> Any:
-        """The answer in canonical form, or InvalidLabel saying what was expected."""
+    def validate(self, value: Any, item_id: int | None = None) -> Any:
+        """The answer in canonical form, or InvalidLabel saying what was expected. NER answers (spans or BIO
+        tags, see :mod:`labelwise.server.spans`) are checked against ``item_id``'s tokens."""
         labels = self.project.labels
+        if self.project.task == "ner":
+            return self._validate_ner(value, item_id)
         if self.project.task == "multiclass":
             if not isinstance(value, str) or value not in labels:
                 raise InvalidLabel(f"expected one of {labels}, got {value!r}")
@@ -268,13 +271,24 @@ class Store:
         if item_id not in self._row_of:
             raise NotFound(f"no item {item_id}")
 
+    def _validate_ner(self, value: Any, item_id: int | None) -> list[str]:
+        from labelwise.server.spans import SpanError, normalize_answer
+
+        if item_id is None:
+            raise InvalidLabel("an NER answer is checked against its text: give the item")
+        _, text, tokens = self._items[item_id]
+        try:
+            return normalize_answer(value, tokens, text, self.project.labels)
+        except SpanError as err:
+            raise InvalidLabel(str(err)) from None
+
     def submit(self, annotator_id: int, item_id: int, value: Any, *, session: str = "",
                next_item: bool = False) -> dict[str, Any]:
         """Record an answer (a new history row; an earlier answer by the same annotator is superseded, never
         overwritten). With ``next_item`` the next text is leased in the same transaction. Returns
         ``{"label_id", "next"}``; the label is committed when this returns."""
-        value = self.validate(value)
         self._check_item(item_id)
+        value = self.validate(value, item_id)
         now = utcnow()
         with self._lock:
             holder = self._leases.get(item_id)
@@ -460,6 +474,8 @@ class Store:
         if ranking.proba is None:
             return None
         row = ranking.proba[self._row_of[item_id]]
+        if self.project.task == "ner":
+            return row  # the trainer's pre-computed spans (labelwise.server.spans.suggestion_from_marginals)
         labels = self.project.labels
         if self.project.task == "multiclass":
             best = int(np.argmax(row))
@@ -533,16 +549,20 @@ class Store:
         """One record per labeled text (pool order): key, text, answer, annotator, time."""
         with self._session() as s:
             rows = s.execute(select(Item.key, Item.text, Item.position, Label.value, Annotator.name,
-                                    Label.created_at)
+                                    Label.created_at, Item.tokens)
                              .join(Label, Label.item_id == Item.id).join(Annotator, Annotator.id == Label.annotator_id)
                              .where(Label.is_current).order_by(Label.created_at, Label.id)).all()
         latest: dict[str, dict[str, Any]] = {}
-        for key, text, position, value, name, created in rows:
+        for key, text, position, value, name, created, tokens in rows:
             latest[key] = {"key": key, "text": text, "position": position, "answer": value, "annotator": name,
-                           "created_at": created.isoformat() + "Z"}
+                           "created_at": created.isoformat() + "Z", "tokens": tokens}
         return sorted(latest.values(), key=lambda r: r["position"])
 
     def label_counts(self) -> dict[str, int]:
+        if self.project.task == "ner":  # entities per type
+            from labelwise.server.spans import entity_counts
+
+            return entity_counts(list(self.current_labels().values()), self.project.labels)
         counts = dict.fromkeys(self.project.labels, 0)
         for value in self.current_labels().values():
             for label in [value] if isinstance(value, str) else value:

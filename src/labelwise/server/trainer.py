@@ -133,6 +133,10 @@ def estimate_quality(learner: Any, *, folds: int = 5, seed: int = 0) -> tuple[fl
 
 def train_round(job: TrainJob) -> TrainResult:
     """One round (runs in the worker): sync answers, retrain, rank, predict, estimate."""
+    if job.task == "ner":  # a CRF tagger instead of the ActiveLearner (labelwise.server.ner_training)
+        from labelwise.server.ner_training import train_ner_round
+
+        return train_ner_round(job)
     from labelwise.data import Corpus
     from labelwise.loop import ActiveLearner
 
