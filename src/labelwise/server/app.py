@@ -59,14 +59,16 @@ def _sign(secret: str, message: str) -> str:
 
 
 def create_app(store: Store, *, trainer: Any = None, require_token: bool = False,
-               allowed_hosts: Iterable[str] | None = None) -> FastAPI:
+               allowed_hosts: Iterable[str] | None = None, review: Any = None) -> FastAPI:
     """The app for one project. ``allowed_hosts`` (when given) rejects other Host headers: on loopback this
-    stops DNS-rebinding pages from talking to the server."""
+    stops DNS-rebinding pages from talking to the server. ``review``: the "review labels" queue
+    (:class:`labelwise.server.review.ReviewQueue`; default: one running its checks in a thread)."""
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
         yield
         if trainer is not None:  # uvicorn re-raises SIGTERM after shutdown: stop the worker process now
             trainer.stop()
+        _app.state.review.stop()  # a label check's worker process, if one runs
 
     app = FastAPI(title="labelwise", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.store, app.state.trainer = store, trainer
@@ -230,4 +232,7 @@ def create_app(store: Store, *, trainer: Any = None, require_token: bool = False
         return Response(body.encode("utf-8"), media_type=f"{media}; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
+    from labelwise.server.review import add_review_routes  # /api/review*: the "review labels" queue
+
+    add_review_routes(app, store, Who, queue=review)
     return app

@@ -81,6 +81,7 @@ def serve(store: Store, *, host: str = "127.0.0.1", port: int = 8000, trainer_mo
     import uvicorn
 
     from labelwise.server.app import create_app
+    from labelwise.server.review import ReviewQueue
     from labelwise.server.trainer import Trainer
 
     local = host in LOOPBACK
@@ -88,9 +89,11 @@ def serve(store: Store, *, host: str = "127.0.0.1", port: int = 8000, trainer_mo
         require_token = not local
     trainer = Trainer(store, mode=trainer_mode).start()
     allowed = ("127.0.0.1", "localhost", "[::1]") if local else None
-    app = create_app(store, trainer=trainer, require_token=require_token, allowed_hosts=allowed)
+    review = ReviewQueue(store, mode="thread" if trainer_mode == "thread" else "process")
+    app = create_app(store, trainer=trainer, require_token=require_token, allowed_hosts=allowed, review=review)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     finally:
         trainer.stop()
+        review.stop()
         store.close()

@@ -362,8 +362,8 @@ class Store:
                     last.is_current = False
                     last.retracted_at = now
                     s.flush()
-                    previous = s.scalars(select(Label).where(Label.superseded_by == last.id)).one_or_none()
-                    if previous is not None:
+                    # usually one; a review change supersedes the reviewed answer and the reviewer's own
+                    for previous in s.scalars(select(Label).where(Label.superseded_by == last.id)).all():
                         previous.is_current = True
                 holder = s.get(Lease, item_id)
                 if holder is not None and holder.annotator_id != annotator_id and holder.expires_at > now:

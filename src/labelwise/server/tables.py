@@ -135,3 +135,23 @@ class Review(Base):
     new_label_id: Mapped[int | None] = mapped_column(ForeignKey("labels.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # migration 0002 (labelwise.server.review): which check found it, its place in that ranking, the label
+    # under review as it was then
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("review_runs.id"), nullable=True)
+    rank: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    given: Mapped[object | None] = mapped_column(JSON, nullable=True)
+
+
+class ReviewRun(Base):
+    """One label check over the project's answers (migration 0002): status, what it found, annotator quality."""
+
+    __tablename__ = "review_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))  # running | done | error
+    n_labels: Mapped[int] = mapped_column(Integer)
+    n_issues: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    summary: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,195 @@
+"""The "review labels" queue: a label check over the project's answers flags an obviously wrong label; keeping
+or changing it is recorded (who, when, link to the review) and the original answer stays in the history."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from labelwise.server.app import create_app
+from labelwise.server.project import create_project
+from labelwise.server.review import MIN_LABELS, ReviewJob, ReviewQueue, compute_review
+
+POS = ["wonderful", "great", "excellent", "lovely", "superb", "delightful"]
+NEG = ["terrible", "awful", "horrible", "dreadful", "lousy", "abysmal"]
+
+
+def records(n=30):
+    out = []
+    for i in range(n):
+        words = POS if i % 2 == 0 else NEG
+        text = f"a {words[i % 6]} {words[(i + 1) % 6]} film, truly {words[(i + 2) % 6]}"
+        out.append({"id": f"r{i}", "text": text, "label": "pos" if i % 2 == 0 else "neg"})
+    return out
+
+
+@pytest.fixture
+def project(tmp_path):
+    data = records()
+    for r in data:
+        if r["id"] == "r8":
+            r["label"] = "neg"  # the obviously wrong label: r8's words are all positive
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in data), encoding="utf-8")
+    store = create_project(tmp_path / "p", path, labels=["pos", "neg"], import_labels=True,
+                           settings={"review_model": "tfidf-lr"})
+    yield store
+    store.close()
+
+
+def logged_in(app, name) -> TestClient:
+    client = TestClient(app)
+    out = client.post("/api/login", json={"name": name})
+    client.headers["X-CSRF-Token"] = out.json()["csrf"]
+    return client
+
+
+def run_check(client, app) -> dict:
+    started = client.post("/api/review/run")
+    assert started.status_code == 200, started.text
+    assert app.state.review.wait(120)
+    return client.get("/api/review").json()
+
+
+def test_wrong_label_ranked_first_then_changed_with_history(project):
+    app = create_app(project)
+    client = logged_in(app, "rita")
+    status = run_check(client, app)
+    assert status["last_run"]["status"] == "done" and status["last_run"]["n_labels"] == 30
+    entries = client.get("/api/review/queue").json()["entries"]
+    first = entries[0]
+    assert (first["key"], first["given"], first["suggested"]) == ("r8", "neg", "pos")
+    assert first["quality"] < 0.5 and first["answers"] == [{"annotator": "import", "answer": "neg"}]
+    assert status["pending"] == len(entries)
+
+    out = client.post(f"/api/review/{first['id']}", json={"decision": "change", "value": "pos"})
+    assert out.status_code == 200, out.text
+    entry = out.json()["entry"]
+    assert entry["decision"] == "change" and entry["reviewer"] == "rita" and entry["decided_at"]
+    history = entry["history"]
+    assert [(h["annotator"], h["answer"], h["is_current"], h["source"]) for h in history] == [
+        ("import", "neg", False, "import"), ("rita", "pos", True, "review")]
+    assert history[0]["superseded_by"] == history[1]["label_id"] == entry["new_label_id"]
+    assert history[1]["review_id"] == entry["id"]
+    export = {r["id"]: r["label"] for r in map(json.loads, client.get("/api/export").text.splitlines())}
+    assert export["r8"] == "pos" and len(export) == 30
+    again = client.post(f"/api/review/{first['id']}", json={"decision": "keep"})
+    assert again.status_code == 409 and "already decided" in again.json()["detail"]
+    # the reviewer's undo restores the original answer (the change was an answer of hers)
+    assert client.post("/api/undo").json()["item"]["key"] == "r8"
+    assert project.current_labels()[entry["item_id"]] == "neg"
+
+
+def test_keep_is_recorded_and_not_asked_again(project):
+    app = create_app(project)
+    client = logged_in(app, "kim")
+    run_check(client, app)
+    first = client.get("/api/review/queue").json()["entries"][0]
+    kept = client.post(f"/api/review/{first['id']}", json={"decision": "keep"}).json()["entry"]
+    assert kept["decision"] == "keep" and kept["reviewer"] == "kim" and kept["new_label_id"] is None
+    assert project.current_labels()[first["item_id"]] == "neg"  # unchanged
+    run_check(client, app)
+    assert first["label_id"] not in [e["label_id"] for e in client.get("/api/review/queue").json()["entries"]]
+    decided = client.get("/api/review/queue?decided=true").json()["entries"]
+    assert [(e["key"], e["decision"]) for e in decided] == [("r8", "keep")]
+    assert client.get("/api/review").json()["kept"] == 1
+
+
+def test_change_defaults_to_the_suggestion_and_validates(project):
+    app = create_app(project)
+    client = logged_in(app, "rita")
+    run_check(client, app)
+    first = client.get("/api/review/queue").json()["entries"][0]
+    bad = client.post(f"/api/review/{first['id']}", json={"decision": "change", "value": "meh"})
+    assert bad.status_code == 422 and "expected one of" in bad.json()["detail"]
+    assert client.post(f"/api/review/{first['id']}", json={"decision": "maybe"}).status_code == 422
+    ok = client.post(f"/api/review/{first['id']}", json={"decision": "change"})
+    assert ok.status_code == 200 and project.current_labels()[first["item_id"]] == "pos"
+
+
+def test_too_few_labels_says_how_many(tmp_path):
+    data = records(12)
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in data), encoding="utf-8")
+    store = create_project(tmp_path / "p", path, labels=["pos", "neg"])
+    try:
+        app = create_app(store)
+        client = logged_in(app, "ann")
+        item = client.get("/api/next").json()["item"]
+        for _ in range(5):
+            item = client.post(f"/api/items/{item['id']}/label", json={"value": "pos"}).json()["item"]
+        status = client.get("/api/review").json()
+        assert not status["can_run"]
+        expected = f"needs at least {MIN_LABELS} labeled texts; this project has 5 (label {MIN_LABELS - 5} more)"
+        assert expected in status["message"]
+        refused = client.post("/api/review/run")
+        assert refused.status_code == 422 and expected in refused.json()["detail"]
+    finally:
+        store.close()
+
+
+def test_several_annotators_consensus_and_annotator_quality():
+    """Three annotators on 30 texts: two agree with the truth, 'sloppy' is wrong on a third of them. The given
+    label is the majority vote; CROWDLAB rates 'sloppy' lowest; an item where the answer in use (the latest) is
+    not the consensus is flagged with the consensus as the suggestion."""
+    data = records(30)
+    truth = {i: r["label"] for i, r in enumerate(data)}
+    flip = {"pos": "neg", "neg": "pos"}
+    annotations, label_id = [], 0
+    for i in range(30):
+        for name in ("ann", "bob", "sloppy"):
+            label_id += 1
+            value = flip[truth[i]] if name == "sloppy" and i % 3 == 0 else truth[i]
+            annotations.append((label_id, i, name, value))
+    job = ReviewJob(task="multiclass", label_set=["pos", "neg"], model="tfidf-lr", folds=5, seed=0,
+                    items=[(i, r["text"], None) for i, r in enumerate(data)], annotations=annotations)
+    result = compute_review(job)
+    people = {a["annotator"]: a for a in result.summary["annotators"]}
+    assert set(people) == {"ann", "bob", "sloppy"} and people["sloppy"]["n"] == 30
+    assert people["sloppy"]["quality"] < min(people["ann"]["quality"], people["bob"]["quality"])
+    assert people["sloppy"]["agreement"] == pytest.approx(20 / 30, abs=1e-3)
+    flagged = {e["item_id"]: e for e in result.entries}
+    # sloppy answered last on items 0, 3, 6, ...: that latest answer is reviewed against the consensus
+    for i in range(0, 30, 3):
+        assert flagged[i]["given"] == flip[truth[i]] and flagged[i]["suggested"] == truth[i]
+    assert not set(flagged) - set(range(0, 30, 3))
+
+
+def test_queue_in_a_worker_process_reports_progress(project):
+    queue = ReviewQueue(project, mode="process")
+    try:
+        queue.start()
+        assert queue.running and queue.status()["progress"]["stage"]
+        assert queue.wait(180)
+        status = queue.status()
+        assert status["last_run"]["status"] == "done", status
+        assert queue.entries(limit=1)[0]["key"] == "r8"
+    finally:
+        queue.stop()
+
+
+def test_project_created_before_the_review_tables_is_upgraded(tmp_path):
+    """A project at schema 0001 (no review_runs) opens, is migrated to 0002 and its labels can be checked."""
+    from sqlalchemy import inspect, text
+
+    from labelwise.server import db
+    from labelwise.server.store import Store
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = db.make_engine(url)
+    db.migrate(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO projects (name, task, labels, descriptions, settings, secret, created_at) "
+                          "VALUES ('old', 'multiclass', '[\"pos\", \"neg\"]', '{}', '{}', 's', '2025-01-01')"))
+        conn.execute(text("INSERT INTO items (key, text, position) VALUES ('a', 'fine', 0)"))
+    engine.dispose()
+    store = Store(url)
+    try:
+        assert db.current_revision(store.engine) == "0002"
+        assert "review_runs" in inspect(store.engine).get_table_names()
+        assert {c["name"] for c in inspect(store.engine).get_columns("reviews")} >= {"run_id", "rank", "given"}
+        assert ReviewQueue(store, mode="thread").status()["last_run"] is None
+    finally:
+        store.close()
