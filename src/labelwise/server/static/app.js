@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const RESERVED = new Set(["s", "u", "h", "p", "m", "l", "?", "/"]);
+const RESERVED = new Set(["s", "u", "h", "p", "m", "l", "r", "?", "/"]);
 const SHORTCUT_POOL = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0",
   ..."abcdefgijknoqrtvwxyz".split("")];
 
@@ -130,6 +130,7 @@ function render() {
   }
   card.dataset.itemId = String(item.id);
   $("item-key").textContent = `id ${item.key}`;
+  if (state.project.task === "ner") { lwSpans.render(item); return; } // span annotation: spans.js
   $("text").textContent = item.text;
   const answer = item.answer;
   $("answer-line").hidden = answer === null || answer === undefined;
@@ -175,6 +176,7 @@ async function loadNext() {
 
 function choose(label) {
   if (!current()) return;
+  if (state.project.task === "ner") { lwSpans.label(label); return; }
   if (state.project.task === "multilabel") {
     if (state.selected.has(label)) state.selected.delete(label); else state.selected.add(label);
     for (const btn of document.querySelectorAll(".label-btn")) {
@@ -205,6 +207,7 @@ function submit(value) {
 }
 
 function submitSelected() {
+  if (state.project.task === "ner") return submit(lwSpans.value());
   if (state.project.task === "multilabel") return submit(state.project.labels.filter((l) => state.selected.has(l)));
   const sug = current() && current().suggestion;
   if (sug && sug.label !== undefined) return submit(sug.label); // Enter accepts the suggestion
@@ -254,7 +257,7 @@ async function refreshHistory() {
     ? document.activeElement.dataset.itemId : null;
   list.replaceChildren();
   for (const h of out.history) {
-    const answer = Array.isArray(h.answer) ? h.answer : [h.answer];
+    const answer = state.project.task === "ner" ? lwSpans.chips(h.answer) : Array.isArray(h.answer) ? h.answer : [h.answer];
     const li = el("li", { attrs: { tabindex: "0", "data-item-id": String(h.item_id) } }, [
       el("span", { cls: "snippet", text: h.text }),
       ...answer.map((a) => el("span", { cls: "chip", text: a })),
@@ -286,7 +289,7 @@ async function runSearch() {
   for (const r of out.results) {
     const row = el("div", { attrs: { "data-item-id": String(r.id) } }, [el("span", { text: r.text })]);
     if (r.answer != null) {
-      (Array.isArray(r.answer) ? r.answer : [r.answer]).forEach((a) => row.appendChild(el("span", { cls: "chip", text: a })));
+      (state.project.task === "ner" ? lwSpans.chips(r.answer) : Array.isArray(r.answer) ? r.answer : [r.answer]).forEach((a) => row.appendChild(el("span", { cls: "chip", text: a })));
     }
     row.addEventListener("click", () => { box.hidden = true; $("search").blur(); revisit(r.id); });
     box.appendChild(row);
@@ -302,14 +305,18 @@ async function refreshStatus() {
   try {
     const p = await api("GET", "/api/progress");
     labeledCount = p.n_labels;
-    const acc = p.accuracy == null ? "" : ` · est. ${p.metric === "accuracy" ? "accuracy" : "micro-F1"} ${(p.accuracy * 100).toFixed(1)}%`;
+    const acc = p.accuracy == null ? "" : ` · est. ${metricLabel(p.metric)} ${(p.accuracy * 100).toFixed(1)}%`;
     $("status").textContent = `${p.n_labels} / ${p.n_items} labeled${acc}${p.model.training ? " · training…" : ""}`;
     if (!$("progress").hidden) renderProgress(p);
   } catch (_) { /* shown on the next action */ }
 }
 
+function metricLabel(metric) {
+  return { micro_f1: "micro-F1", entity_f1: "entity F1" }[metric] || "accuracy";
+}
+
 function renderProgress(p) {
-  const metricName = p.metric === "micro_f1" ? "micro-F1" : "accuracy";
+  const metricName = metricLabel(p.metric);
   $("progress-summary").textContent =
     `${p.n_labels} of ${p.n_items} texts labeled. ` +
     (p.accuracy == null ? "The model's accuracy is estimated once there are at least 10 labels with 2 per label."
@@ -330,6 +337,7 @@ function renderProgress(p) {
       f.more.map((m) => `+${m.labels} labels → ${(m.score * 100).toFixed(1)}%`).join(" · ") +
       ". A rough extrapolation, not a promise."
     : "A forecast appears after two estimates at different label counts.";
+  lwReview.renderProgress(); // annotator quality from the last label check: review.js
 }
 
 function drawCurve(p) {
@@ -394,6 +402,7 @@ function buildHelp() {
   const rows = [
     ...Object.entries(state.keys).map(([k, l]) => [k, state.project.task === "multilabel" ? `toggle “${l}”` : `label “${l}”`]),
     ["Enter", state.project.task === "multilabel" ? "submit the selected labels" : "accept the model's suggestion"],
+    ...(state.project.task === "ner" ? lwSpans.helpRows() : []), ["r", "review labels (likely errors)"],
     ["s", "skip this text"], ["u / Ctrl+Z", "undo the last answer"], ["h", "go to the history list"],
     ["/", "search the pool"], ["p", "progress"], ["m", "show / hide the model's suggestion"],
     ["Esc", "close / back to the queue"], ["?", "this help"],
@@ -415,13 +424,15 @@ document.addEventListener("keydown", (ev) => {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   const key = ev.key;
   if (key === "Escape") {
-    for (const id of ["help", "progress"]) $(id).hidden = true;
+    for (const id of ["help", "progress", "review"]) $(id).hidden = true;
     $("search-results").hidden = true;
     closeRevisit();
     return;
   }
   if (key === "?") { toggle("help"); return; }
   if (!$("help").hidden) return;
+  if (!$("review").hidden) { lwReview.onKey(ev); return; } // the review view has its own keys: review.js
+  if (state.project.task === "ner" && lwSpans.onKey(ev)) return;
   const lower = key.length === 1 ? key.toLowerCase() : key;
   if (state.keys[lower] !== undefined) { ev.preventDefault(); choose(state.keys[lower]); return; }
   switch (lower) {
@@ -429,6 +440,7 @@ document.addEventListener("keydown", (ev) => {
     case "s": skip(); break;
     case "u": undo(); break;
     case "p": toggle("progress"); break;
+    case "r": lwReview.open(); break;
     case "m": $("show-suggestion").click(); break;
     case "/": ev.preventDefault(); $("search").focus(); break;
     case "h": { const first = $("history").querySelector("li"); if (first) first.focus(); break; }
