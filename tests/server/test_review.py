@@ -193,3 +193,23 @@ def test_project_created_before_the_review_tables_is_upgraded(tmp_path):
         assert ReviewQueue(store, mode="thread").status()["last_run"] is None
     finally:
         store.close()
+
+
+def test_ner_label_check_flags_the_wrong_entity_type():
+    """40 templated sentences, one with the person tagged LOC: the CRF's out-of-fold marginals flag it first and
+    suggest the right tags."""
+    from .test_ner_app import templated
+
+    data = templated(40)
+    wrong = 13
+    bad_tags = ["B-LOC", "O", "O", "B-LOC", "O"]  # sentence 13 is "<name> lives in <city> ."
+    assert data[wrong]["tags"] == ["B-PER", "O", "O", "B-LOC", "O"]
+    annotations = [(i + 1, i, "ann", bad_tags if i == wrong else r["tags"]) for i, r in enumerate(data)]
+    job = ReviewJob(task="ner", label_set=["PER", "LOC", "ORG"], model="ensemble", folds=5, seed=0,
+                    items=[(i, " ".join(r["tokens"]), r["tokens"]) for i, r in enumerate(data)],
+                    annotations=annotations)
+    result = compute_review(job)
+    first = result.entries[0]
+    assert (first["item_id"], first["label_id"]) == (wrong, wrong + 1)
+    assert first["given"] == bad_tags and first["suggested"] == data[wrong]["tags"]
+    assert result.summary["model"] == "crf"

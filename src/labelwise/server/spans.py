@@ -9,12 +9,11 @@ them to the store and the export formats.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from labelwise.data import Corpus
@@ -28,30 +27,13 @@ class SpanError(ValueError):
 
 
 # ------------------------------------------------------------------------------------------- loading
-@contextlib.contextmanager
-def _ner_parser() -> Iterator[None]:
-    """Read NER records in both forms (tokens/tags or text/spans) for the duration of a load.
-
-    ``labelwise.data.ner.ner_record_parser`` is the documented way to accept the span form; it is registered
-    only while the app imports a file, so other callers keep the core's default NER parser.
-    """
-    from labelwise.data import loaders
-    from labelwise.data.ner import ner_record_parser
-
-    previous = loaders.TASK_PARSERS["ner"]
-    loaders.register_task_parser("ner", ner_record_parser(on_invalid="reject"))
-    try:
-        yield
-    finally:
-        loaders.register_task_parser("ner", previous)
-
-
 def load_ner_corpus(data: str | os.PathLike | Any, *, labels: Sequence[str], id_field: str = "id",
                     text_field: str | None = None, label_field: str | None = None) -> Corpus:
     """An NER corpus for a project: ``{"tokens", "tags"}`` or ``{"text", "spans"}`` records (English tokenized
     by rules, Chinese per character); an invalid BIO sequence or an entity type outside ``labels`` is a
     located :class:`labelwise.data.DataError`."""
     from labelwise.data import load_corpus
+    from labelwise.data.ner import ner_record_parser
 
     if not labels:
         raise ValueError("an NER project needs at least one entity type, e.g. --labels PER,LOC,ORG")
@@ -59,9 +41,8 @@ def load_ner_corpus(data: str | os.PathLike | Any, *, labels: Sequence[str], id_
     if bad:
         raise ValueError(f"entity types must be plain names like PER or LOC (no 'B-'/'I-' prefix, not 'O'); "
                          f"got {bad}")
-    with _ner_parser():
-        return load_corpus(data, task="ner", labels=list(labels), id_field=id_field, text_field=text_field,
-                           label_field=label_field, require_labels=False)
+    return load_corpus(data, task="ner", labels=list(labels), id_field=id_field, text_field=text_field,
+                       label_field=label_field, require_labels=False, parser=ner_record_parser(on_invalid="reject"))
 
 
 # ------------------------------------------------------------------------------------------ answers
