@@ -68,6 +68,10 @@ def register(subparsers) -> None:
     p.add_argument("--trainer", choices=("process", "thread", "off"), default="process",
                    help="where the model retrains in the background (default: a separate process)")
     p.add_argument("--require-token", action="store_true", help="require tokens even on 127.0.0.1")
+    p.add_argument("--synchronous", choices=("normal", "full"), default="normal",
+                   help="SQLite durability (WAL mode). normal (default): an acknowledged label survives a crash "
+                        "or kill -9 of the server, the last commits can be lost on power loss or an OS crash; "
+                        "full: fsync at every commit, survives power loss too, slower per label")
     p.set_defaults(handler=cmd_serve)
 
     p = subparsers.add_parser("export", help="write a project's labels to a file",
@@ -111,12 +115,12 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(project: Path):
+def _open(project: Path, **options):
     """The project's store, or None after printing why it cannot be opened."""
     from labelwise.server.project import open_project
 
     try:
-        return open_project(project)
+        return open_project(project, **options)
     except FileNotFoundError as err:
         print(f"labelwise: error: {err}", file=sys.stderr)
         return None
@@ -125,7 +129,7 @@ def _open(project: Path):
 def cmd_serve(args: argparse.Namespace) -> int:
     from labelwise.server.project import LOOPBACK, serve
 
-    store = _open(args.project)
+    store = _open(args.project, synchronous=args.synchronous.upper())
     if store is None:
         return 2
     for name in args.add_annotator:

@@ -1,6 +1,18 @@
-"""Engines and migrations. SQLite (the embedded default) runs in WAL mode with full fsync on commit, so a
-label acknowledged to the client survives ``kill -9`` of the server; any other SQLAlchemy URL (PostgreSQL)
-is used as given."""
+"""Engines and migrations. SQLite (the embedded default) runs in WAL mode; any other SQLAlchemy URL
+(PostgreSQL) is used as given.
+
+Durability (``synchronous``). A commit in WAL mode appends the transaction to the ``-wal`` file before it
+returns, so once the server acknowledges a label the label is in the operating system's page cache:
+
+- ``NORMAL`` (the server's default): no fsync at commit (the WAL is synced at checkpoints). An acknowledged
+  label survives ``kill -9`` or any crash of the server process (the kernel still writes the page cache
+  out); the last commits before a power loss or an operating-system crash can be lost. The database is never
+  corrupted either way.
+- ``FULL``: fsync of the WAL at every commit, so acknowledged labels survive power loss too; each label costs
+  one fsync (about a millisecond on a local SSD, much more on network or busy disks).
+
+``labelwise serve --synchronous full`` selects FULL.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +29,16 @@ def default_url(project_dir: str | Path) -> str:
     return f"sqlite:///{Path(project_dir).resolve() / DB_FILENAME}"
 
 
-def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:
-    """An engine for ``url``. For SQLite: WAL journal, ``synchronous`` (FULL: fsync at every commit),
-    foreign keys on, a 30 s busy timeout, and transactions that begin when SQLAlchemy begins them (so a
-    read-then-write sequence is one transaction)."""
+SYNCHRONOUS = ("NORMAL", "FULL")
+
+
+def make_engine(url: str, *, synchronous: str = "NORMAL") -> Engine:
+    """An engine for ``url``. For SQLite: WAL journal, ``synchronous`` (NORMAL or FULL: see the module
+    docstring), foreign keys on, a 30 s busy timeout, and transactions that begin when SQLAlchemy begins them
+    (so a read-then-write sequence is one transaction)."""
+    synchronous = synchronous.upper()
+    if synchronous not in SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {SYNCHRONOUS}, got {synchronous!r}")
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
     memory = url in ("sqlite://", "sqlite:///:memory:")

@@ -8,6 +8,11 @@ annotator) stay the final guard.
 
 The queue is: the latest ranking from the background trainer (swapped atomically by :meth:`set_ranking`),
 then a seeded random order of the whole pool, so the next text is always available, model or not.
+
+The hot path (submit an answer and lease the next text; fetch the next text) uses SQLAlchemy Core statements
+built once, on one connection, in one transaction: no ORM unit of work per request, and the next lease is
+one upsert that also takes over an expired lease (``INSERT .. ON CONFLICT DO UPDATE .. WHERE expired``, on
+SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Connection, DateTime, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,7 +96,7 @@ class _Ranking:
 class Store:
     """A project's database plus the labeling queue. See the module docstring."""
 
-    def __init__(self, url: str, *, synchronous: str = "FULL", lease_seconds: float | None = None):
+    def __init__(self, url: str, *, synchronous: str = "NORMAL", lease_seconds: float | None = None):
         self.url = url
         self.engine = db.make_engine(url, synchronous=synchronous)
         if not db.has_schema(self.engine):
@@ -112,8 +117,13 @@ class Store:
         self.item_ids: list[int] = list(ids)
         self._row_of = {pk: i for i, pk in enumerate(self.item_ids)}
         rng = np.random.default_rng(int(self.project.settings["seed"]))
-        self._fallback = [self.item_ids[i] for i in rng.permutation(len(self.item_ids))]
+        self._order = [self.item_ids[i] for i in rng.permutation(len(self.item_ids))]
+        # the fallback order; labeled texts behind the cursor are dropped from it as the queue passes them
+        # (rewinding the cursor to 0 restores the full order: see _candidates)
+        self._fallback = list(self._order)
         self._fallback_cursor = 0
+        self._names: dict[int, str] = {}  # annotator id -> name (names never change)
+        self._lease_upsert = _lease_upsert(self.engine.dialect.name)
         self._ranking = _Ranking(order=[])
         self._load_caches()
         last = self.last_run(with_ranking=True)
@@ -246,8 +256,14 @@ class Store:
         return (row[0], row[1]) if row else None
 
     def annotator_name(self, annotator_id: int) -> str | None:
-        with self._session() as s:
-            return s.scalar(select(Annotator.name).where(Annotator.id == annotator_id))
+        """Cached: every authenticated request asks (annotators are never renamed or deleted)."""
+        name = self._names.get(annotator_id)
+        if name is None:
+            with self._session() as s:
+                name = s.scalar(select(Annotator.name).where(Annotator.id == annotator_id))
+            if name is not None:
+                self._names[annotator_id] = name
+        return name
 
     # ------------------------------------------------------------- labels
     def validate(self, value: Any, item_id: int | None = None) -> Any:
@@ -294,21 +310,24 @@ class Store:
             holder = self._leases.get(item_id)
             if holder and holder[0] != annotator_id and holder[2] > now:
                 raise Conflict("another annotator holds this text right now")
-            with self._session.begin() as s:
-                old = s.scalars(select(Label).where(Label.item_id == item_id, Label.annotator_id == annotator_id,
-                                                    Label.is_current)).one_or_none()
+            with self.engine.begin() as conn:
+                key = {"item": item_id, "annotator": annotator_id}
+                if self.engine.dialect.update_returning:
+                    old = conn.execute(_RETIRE_CURRENT.returning(_LABELS.c.id), key).scalar()
+                else:  # pragma: no cover - SQLite >= 3.35 and PostgreSQL return rows from UPDATE
+                    old = conn.execute(select(_LABELS.c.id).where(_LABELS.c.item_id == item_id,
+                                       _LABELS.c.annotator_id == annotator_id, _LABELS.c.is_current)).scalar()
+                    if old is not None:
+                        conn.execute(_RETIRE_CURRENT, key)
+                label_id = conn.execute(_INSERT_LABEL, {**key, "value": value, "now": now}).inserted_primary_key[0]
                 if old is not None:
-                    old.is_current = False
-                    s.flush()
-                new = Label(item_id=item_id, annotator_id=annotator_id, value=value, created_at=now,
-                            is_current=True, source="annotator")
-                s.add(new)
-                s.flush()
-                if old is not None:
-                    old.superseded_by = new.id
-                s.execute(delete(Lease).where(Lease.item_id == item_id))
-                nxt = self._lease_next(s, annotator_id, session, now, exclude=item_id) if next_item else None
-                label_id = new.id
+                    conn.execute(_SUPERSEDE, {"old": old, "new": label_id})
+                if next_item:  # the answered text's lease and the tab's other leases, in one statement
+                    conn.execute(_RELEASE_ITEM_AND_TAB, {**key, "session": session})
+                    nxt = self._lease_next(conn, annotator_id, session, now, exclude=item_id, release=False)
+                else:
+                    conn.execute(_RELEASE_ITEM, key)
+                    nxt = None
             self._labeled.add(item_id)
             self._leases.pop(item_id, None)
             if nxt is not None:
@@ -323,13 +342,13 @@ class Store:
         self._check_item(item_id)
         now = utcnow()
         with self._lock:
-            with self._session.begin() as s:
-                s.execute(delete(Skip).where(Skip.item_id == item_id, Skip.annotator_id == annotator_id))
-                s.add(Skip(item_id=item_id, annotator_id=annotator_id, created_at=now))
-                s.execute(delete(Lease).where(Lease.item_id == item_id, Lease.annotator_id == annotator_id))
+            with self.engine.begin() as conn:
+                conn.execute(delete(Skip).where(Skip.item_id == item_id, Skip.annotator_id == annotator_id))
+                conn.execute(insert(Skip).values(item_id=item_id, annotator_id=annotator_id, created_at=now))
+                conn.execute(delete(Lease).where(Lease.item_id == item_id, Lease.annotator_id == annotator_id))
                 self._skipped.setdefault(annotator_id, set()).add(item_id)
                 try:
-                    nxt = self._lease_next(s, annotator_id, session, now) if next_item else None
+                    nxt = self._lease_next(conn, annotator_id, session, now) if next_item else None
                 except BaseException:
                     self._skipped[annotator_id].discard(item_id)
                     raise
@@ -402,13 +421,13 @@ class Store:
                     break
             else:
                 held = None
-            with self._session.begin() as s:
+            with self.engine.begin() as conn:
                 if held is not None:
-                    s.execute(update(Lease).where(Lease.item_id == held)
-                              .values(expires_at=now + timedelta(seconds=self.lease_seconds)))
+                    conn.execute(update(Lease).where(Lease.item_id == held)
+                                 .values(expires_at=now + timedelta(seconds=self.lease_seconds)))
                     nxt = held
                 else:
-                    nxt = self._lease_next(s, annotator_id, session, now)
+                    nxt = self._lease_next(conn, annotator_id, session, now)
             if nxt is not None:
                 self._leases[nxt] = (annotator_id, session, now + timedelta(seconds=self.lease_seconds))
         return self.item_view(nxt, annotator_id) if nxt is not None else None
@@ -425,32 +444,52 @@ class Store:
         for item_id in self._ranking.order:
             if free(item_id):
                 yield item_id
-        # the fallback order: skip for good the prefix that is labeled (labels rarely disappear; undo
-        # rewinds the cursor)
-        while self._fallback_cursor < len(self._fallback) and self._fallback[self._fallback_cursor] in self._labeled:
+        # the fallback order. Labels rarely disappear, so the labeled prefix is skipped for good (the cursor)
+        # and labeled texts met further on (behind a leased or skipped one) are dropped from the list, so a
+        # request never rescans them. Something that un-labels a text rewinds the cursor to 0, which restores
+        # the full order.
+        if self._fallback_cursor == 0 and len(self._fallback) != len(self._order):
+            self._fallback = list(self._order)
+        order, labeled = self._fallback, self._labeled
+        while self._fallback_cursor < len(order) and order[self._fallback_cursor] in labeled:
             self._fallback_cursor += 1
-        for item_id in self._fallback[self._fallback_cursor:]:
-            if free(item_id):
+        start = pos = self._fallback_cursor
+        while pos < len(order):
+            item_id = order[pos]
+            if item_id not in labeled and free(item_id):
+                if pos - start > 32:
+                    kept = [i for i in order[start:pos] if i not in labeled]
+                    order[start:pos] = kept
+                    pos = start + len(kept)
                 yield item_id
+            pos += 1
 
-    def _lease_next(self, s: Session, annotator_id: int, session: str, now: datetime,
-                    exclude: int | None = None) -> int | None:
-        """Inside the caller's transaction: release this tab's other leases and lease the next free text."""
-        s.execute(delete(Lease).where(Lease.annotator_id == annotator_id, Lease.session == session))
+    def _lease_next(self, conn: Connection | Session, annotator_id: int, session: str, now: datetime,
+                    exclude: int | None = None, *, release: bool = True) -> int | None:
+        """Inside the caller's transaction: release this tab's other leases (unless the caller did) and lease
+        the next free text."""
+        if release:
+            conn.execute(_RELEASE_TAB, {"annotator": annotator_id, "session": session})
         for other, (who, sess, _) in list(self._leases.items()):
             if who == annotator_id and sess == session:
                 del self._leases[other]
         expires = now + timedelta(seconds=self.lease_seconds)
+        lease = {"annotator": annotator_id, "session": session, "expires": expires, "now": now}
         for item_id in self._candidates(annotator_id, now, exclude):
-            s.execute(delete(Lease).where(Lease.item_id == item_id, Lease.expires_at <= now))
-            try:
-                with s.begin_nested():
-                    s.execute(insert(Lease).values(item_id=item_id, annotator_id=annotator_id, session=session,
-                                                   expires_at=expires))
-            except IntegrityError:  # leased by another process sharing the database
-                self._leases[item_id] = (-1, "", expires)
-                continue
-            return item_id
+            if self._lease_upsert is not None:
+                # one statement: insert, or take over an expired lease; no row back when a live one exists
+                if conn.execute(self._lease_upsert, {**lease, "item": item_id}).first() is not None:
+                    return item_id
+            else:  # pragma: no cover - other databases: delete an expired lease, insert under a savepoint
+                conn.execute(delete(Lease).where(Lease.item_id == item_id, Lease.expires_at <= now))
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(Lease).values(item_id=item_id, annotator_id=annotator_id,
+                                                          session=session, expires_at=expires))
+                    return item_id
+                except IntegrityError:
+                    pass
+            self._leases[item_id] = (-1, "", expires)  # leased by another process sharing the database
         return None
 
     def set_ranking(self, order: Sequence[int], proba: np.ndarray | None = None, *, version: int = 0,
@@ -603,3 +642,40 @@ class Store:
         if with_ranking:
             out["ranking"] = run.ranking
         return out
+
+
+# ------------------------------------------------------------------ hot-path statements (built once)
+_LABELS, _LEASES = Label.__table__, Lease.__table__
+_RETIRE_CURRENT = (update(_LABELS).where(_LABELS.c.item_id == bindparam("item"),
+                                         _LABELS.c.annotator_id == bindparam("annotator"), _LABELS.c.is_current)
+                   .values(is_current=False))
+_INSERT_LABEL = insert(_LABELS).values(item_id=bindparam("item"), annotator_id=bindparam("annotator"),
+                                       value=bindparam("value", type_=_LABELS.c.value.type),
+                                       created_at=bindparam("now", type_=DateTime()), is_current=True,
+                                       source="annotator")
+_SUPERSEDE = update(_LABELS).where(_LABELS.c.id == bindparam("old")).values(superseded_by=bindparam("new"))
+_RELEASE_ITEM = delete(_LEASES).where(_LEASES.c.item_id == bindparam("item"))
+_RELEASE_TAB = delete(_LEASES).where(_LEASES.c.annotator_id == bindparam("annotator"),
+                                     _LEASES.c.session == bindparam("session"))
+_RELEASE_ITEM_AND_TAB = delete(_LEASES).where(
+    (_LEASES.c.item_id == bindparam("item"))
+    | ((_LEASES.c.annotator_id == bindparam("annotator")) & (_LEASES.c.session == bindparam("session"))))
+
+
+def _lease_upsert(dialect: str) -> Any:
+    """``INSERT INTO leases .. ON CONFLICT (item_id) DO UPDATE .. WHERE leases.expires_at <= :now RETURNING
+    item_id`` for SQLite and PostgreSQL (None elsewhere): a row comes back exactly when the lease was taken."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:  # pragma: no cover
+        return None
+    stmt = dialect_insert(_LEASES).values(item_id=bindparam("item"), annotator_id=bindparam("annotator"),
+                                          session=bindparam("session"),
+                                          expires_at=bindparam("expires", type_=DateTime()))
+    return stmt.on_conflict_do_update(
+        index_elements=[_LEASES.c.item_id],
+        set_={"annotator_id": stmt.excluded.annotator_id, "session": stmt.excluded.session,
+              "expires_at": stmt.excluded.expires_at},
+        where=_LEASES.c.expires_at <= bindparam("now", type_=DateTime())).returning(_LEASES.c.item_id)

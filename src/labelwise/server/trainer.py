@@ -53,10 +53,19 @@ class TrainResult:
 _LEARNERS: dict[str, Any] = {}  # per worker process: db url -> (learner, answers taught)
 
 
+WORKER_NICE = 10
+
+
 def _worker_init() -> None:
-    """Worker process: one BLAS/OpenMP thread and a lower CPU priority than the request-serving process."""
+    """Worker process: one BLAS/OpenMP thread and a lower CPU priority than the request-serving process, so
+    training uses at most one core and yields it to the server: nice 10 (the server, at nice 0, gets ~9x
+    its share of a contended core) and, on Linux, SCHED_BATCH (a waking request handler preempts it)."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"  # libraries loaded from here on (threadpool_limits covers those loaded already)
     with contextlib.suppress(OSError):
-        os.nice(10)
+        os.nice(WORKER_NICE)
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     with contextlib.suppress(Exception):  # Linux: die with the server, even when it is SIGKILLed
         import ctypes
         import signal

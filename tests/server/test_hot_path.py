@@ -1,0 +1,98 @@
+"""The request hot path: the lease upsert, the fallback order's compaction, durability settings, headers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+
+from labelwise.server import db
+from labelwise.server.app import create_app
+from labelwise.server.store import Store
+from labelwise.server.tables import Lease
+
+
+def test_lease_upsert_respects_a_live_lease_of_another_process_and_takes_over_an_expired_one(make_store):
+    first = make_store(3, lease_seconds=0.5)
+    second = Store(first.url, lease_seconds=0.5)  # a second server process on the same database
+    try:
+        a, _ = first.add_annotator("alice")
+        b = second.annotator_id("bob", create=True)
+        held = first.next_item(a)["id"]
+        second._fallback.remove(held)  # make `second` try the held text first: its cache knows nothing of it
+        second._fallback.insert(0, held)
+        second._order = list(second._fallback)
+        got = second.next_item(b)["id"]
+        assert got != held  # the database refused the live lease; the next text was leased instead
+        assert second._leases[held][0] == -1  # remembered as someone else's
+        with second._session() as s:
+            assert s.get(Lease, held).annotator_id == a
+        second.submit(b, got, "pos")  # release `got`
+        time.sleep(0.6)  # alice's lease expires
+        second._leases.pop(held)
+        again = second.next_item(b, session="other")["id"]
+        assert again == held  # the expired lease was taken over by the same single statement
+        with second._session() as s:
+            lease = s.get(Lease, held)
+            assert (lease.annotator_id, lease.session) == (b, "other")
+            assert len(s.scalars(select(Lease)).all()) == 1
+    finally:
+        second.close()
+
+
+def test_fallback_order_skips_labeled_texts_behind_a_held_one_and_undo_restores_them(make_store):
+    store = make_store(200)
+    a, _ = store.add_annotator("alice")
+    b, _ = store.add_annotator("bob")
+    order = list(store._order)
+    assert store.next_item(a)["id"] == order[0]  # alice holds the first text and never answers
+    item = store.next_item(b)["id"]
+    served = []
+    for _ in range(100):
+        served.append(item)
+        item = store.submit(b, item, "pos", next_item=True)["next"]["id"]
+    assert served == order[1:101]  # pool order, the held text skipped
+    assert item == order[101]
+    # the labeled texts behind alice's were dropped from the scanned list (no per-request rescan of them)
+    assert store._fallback_cursor == 0 and len(store._fallback) < 200 - 60
+    store.undo(b)  # bob's last answer (order[100]) is retracted: that text must come back to the pool
+    assert store.n_labeled == 99
+    c, _ = store.add_annotator("carol")
+    assert store.next_item(c)["id"] == order[101]  # bob holds order[100] again after the undo
+    assert store.skip(b, order[100])["next"]["id"] == order[102]  # bob passes on it: free for the others
+    d, _ = store.add_annotator("dave")
+    assert store.next_item(d)["id"] == order[100]  # back in the pool, at its place in the order
+
+
+@pytest.mark.parametrize(("mode", "pragma"), [("NORMAL", 1), ("FULL", 2), ("full", 2)])
+def test_sqlite_synchronous_setting_reaches_every_connection(tmp_path, mode, pragma):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'x.db'}", synchronous=mode)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == pragma
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    finally:
+        engine.dispose()
+
+
+def test_server_default_durability_is_normal_and_bad_values_are_refused(make_store, tmp_path):
+    store = make_store(3)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 1
+    with pytest.raises(ValueError, match="synchronous must be one of"):
+        db.make_engine(f"sqlite:///{tmp_path / 'y.db'}", synchronous="OFF")
+
+
+def test_security_headers_on_every_response_without_duplicates(make_store):
+    client = TestClient(create_app(make_store(3), allowed_hosts=("testserver",)))
+    for response in (client.get("/api/config"), client.get("/api/next"), client.get("/")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["content-security-policy"].startswith("default-src 'self'")
+        assert len(response.headers.get_list("cache-control")) == 1
+    assert client.get("/api/next").status_code == 401  # headers even on refusals
+    refused = TestClient(create_app(make_store(3, name="q"), allowed_hosts=("testserver",)),
+                         base_url="http://evil.example").get("/api/config")
+    assert refused.status_code == 421 and refused.headers["x-content-type-options"] == "nosniff"
