@@ -96,3 +96,39 @@ def test_security_headers_on_every_response_without_duplicates(make_store):
     refused = TestClient(create_app(make_store(3, name="q"), allowed_hosts=("testserver",)),
                          base_url="http://evil.example").get("/api/config")
     assert refused.status_code == 421 and refused.headers["x-content-type-options"] == "nosniff"
+
+
+def _wal_pages_after_steady_commits(path, background: bool) -> tuple[int, db.Checkpointer | None]:
+    engine = db.make_engine(f"sqlite:///{path}", autocheckpoint=False)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x TEXT)"))
+        checkpointer = db.Checkpointer(engine, interval=0.01, restart_frames=50).start() if background else None
+        for _ in range(300):  # one page-sized row per commit, a steady stream of writes
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO t VALUES (:x)"), {"x": "x" * 3000})
+            time.sleep(0.001)
+        if checkpointer is not None:
+            checkpointer.stop()
+        with engine.connect() as conn:
+            page = conn.execute(text("PRAGMA page_size")).scalar()
+        return path.with_name(path.name + "-wal").stat().st_size // page, checkpointer
+    finally:
+        engine.dispose()
+
+
+def test_background_checkpoints_keep_the_wal_short_without_autocheckpoint(tmp_path):
+    unbounded, _ = _wal_pages_after_steady_commits(tmp_path / "a.db", background=False)
+    assert unbounded >= 300  # no checkpoint at all: every commit's page is still in the WAL
+    bounded, checkpointer = _wal_pages_after_steady_commits(tmp_path / "b.db", background=True)
+    assert checkpointer.restarts >= 1 and checkpointer.last[0] == 0  # the WAL was started over, not busy
+    assert bounded < unbounded / 2
+
+
+def test_store_checkpoints_in_the_background_and_stops_on_close(make_store):
+    store = make_store(3)
+    assert store._checkpointer is not None and store._checkpointer._thread.is_alive()
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
+    store.close()
+    assert not store._checkpointer._thread.is_alive()

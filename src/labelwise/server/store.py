@@ -98,9 +98,13 @@ class Store:
 
     def __init__(self, url: str, *, synchronous: str = "NORMAL", lease_seconds: float | None = None):
         self.url = url
-        self.engine = db.make_engine(url, synchronous=synchronous)
+        wal = url.startswith("sqlite") and url not in ("sqlite://", "sqlite:///:memory:")
+        # WAL checkpoints from a background thread, never inside a request's commit (see db.py)
+        self.engine = db.make_engine(url, synchronous=synchronous, autocheckpoint=not wal)
         if not db.has_schema(self.engine):
+            self.engine.dispose()
             raise FileNotFoundError(f"no labelwise project in {url} (create one with `labelwise new`)")
+        self._checkpointer = db.Checkpointer(self.engine).start() if wal else None
         db.migrate(self.engine)  # no-op when already at head; upgrades an older project
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self._lock = threading.RLock()
@@ -191,6 +195,8 @@ class Store:
         return cls(url, synchronous=synchronous)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
 
     # -------------------------------------------------------------- caches
