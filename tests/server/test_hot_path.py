@@ -132,3 +132,20 @@ def test_store_checkpoints_in_the_background_and_stops_on_close(make_store):
         assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
     store.close()
     assert not store._checkpointer._thread.is_alive()
+
+
+def test_label_counts_count_each_text_once_by_its_latest_current_answer(make_store):
+    store = make_store(5)
+    a, _ = store.add_annotator("alice")
+    b, _ = store.add_annotator("bob")
+    first = store.next_item(a)["id"]
+    store.submit(a, first, "pos")
+    store.submit(b, first, "neg")  # a second annotator, later: the text counts once, as "neg"
+    second = store.next_item(a)["id"]
+    store.submit(a, second, "pos")
+    store.submit(a, second, "neu")  # changed: the superseded "pos" no longer counts
+    third = store.next_item(b)["id"]
+    store.submit(b, third, "pos")
+    assert store.label_counts() == {"pos": 1, "neg": 1, "neu": 1}
+    store.undo(b)  # bob's "pos" on the third text is retracted
+    assert store.label_counts() == {"pos": 0, "neg": 1, "neu": 1}
