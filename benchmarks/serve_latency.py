@@ -423,6 +423,12 @@ def report(args: argparse.Namespace, records: list[dict], labels: list[str], lw:
         lines.append(f"| {r['tool']} | {r['mode']} | {r['annotators']} | {r['loops']} | {r['errors']} | "
                      f"{r['duplicates']} | {fmt(r['p50'])} | {fmt(r['p90'])} | {fmt(r['p99'])} | {fmt(r['max'])} | "
                      f"{r['rate']:.1f} | {rounds} | {busy} | {r['load']:.1f} |")
+    for mode in args.modes:
+        mine = [r for r in rows if r["mode"] == mode]
+        missed = [f"{r['annotators']} annotators (p99 {r['p99']:.0f} ms)" for r in mine if not r["p99"] < 50]
+        lines += ["", f"Target p99 < 50 ms, {mode} mode: " + ("met at " + ", ".join(
+            str(r["annotators"]) for r in mine) + " annotators." if not missed else "NOT met at " + ", ".join(missed)
+            + "; met at " + (", ".join(str(r["annotators"]) for r in mine if r["p99"] < 50) or "none") + ".")]
     rounds = sum(r.get("rounds", 0) for r in rows)
     lines += ["", f"labelwise retraining rounds finished during the measured phases: {rounds} (after the first); "
               "\"trainer busy\" is the share of once-a-second samples during the phase that found a round running. "
