@@ -14,6 +14,22 @@ from labelwise.cli.main import main
 CHROMIUM = Path(os.environ.get("LABELWISE_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def open_labeling_page(playwright, url: str, annotator: str):
+    """Launch headless Chromium, log in as ``annotator`` and wait for the first text; returns (browser, page).
+
+    bypass_csp: the tests wait with evaluated expressions; it also means XSS checks rest on the UI rendering
+    texts as text, not on the Content-Security-Policy header.
+    """
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page.goto(url + "/")
+    page.wait_for_selector("#login-name", state="visible")
+    page.keyboard.type(annotator)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#card[data-item-id]:not([data-item-id=''])")
+    return browser, page
 LABELS = ["pos", "neg", "neu"]
 
 pytestmark = [
@@ -38,15 +54,7 @@ def test_label_30_by_keyboard_undo_change_reload_export(tmp_path, server_factory
     expected: dict[str, str] = {}
 
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        # bypass_csp: the test waits with evaluated expressions; it also means the XSS check below rests on the
-        # UI rendering texts as text, not on the Content-Security-Policy header
-        page = browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
-        page.goto(server.url + "/")
-        page.wait_for_selector("#login-name", state="visible")
-        page.keyboard.type("erin")
-        page.keyboard.press("Enter")
-        page.wait_for_selector("#card[data-item-id]:not([data-item-id=''])")
+        browser, page = open_labeling_page(p, server.url, "erin")
 
         def current() -> tuple[str, str]:
             return (page.get_attribute("#card", "data-item-id"),

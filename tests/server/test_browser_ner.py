@@ -14,7 +14,7 @@ import pytest
 
 from labelwise.cli.main import main
 
-from .test_browser import ARGS, CHROMIUM
+from .test_browser import CHROMIUM, open_labeling_page
 
 pytestmark = [
     pytest.mark.browser,
@@ -50,13 +50,7 @@ def test_label_three_ner_sentences_by_keyboard_and_export(tmp_path, server_facto
     expected: dict[str, list[str]] = {}
 
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
-        page.goto(server.url + "/")
-        page.wait_for_selector("#login-name", state="visible")
-        page.keyboard.type("nia")
-        page.keyboard.press("Enter")
-        page.wait_for_selector("#card[data-item-id]:not([data-item-id=''])")
+        browser, page = open_labeling_page(p, server.url, "nia")
 
         def key() -> str:
             return page.inner_text("#item-key").removeprefix("id ").strip()

@@ -147,6 +147,5 @@ def _print_summary(console, results: dict, seconds: float, out: Path) -> None:
         table.add_row(name, f"{curve['mean'][-1]:.3f} ± {curve['std'][-1]:.3f}",
                       str(sv.get("labels_needed") or "–"), "–" if savings is None else f"{savings:.2f}",
                       f"{curve.get('auc', float('nan')):.3f}")
-    Console = type(console)
-    Console(file=sys.stdout).print(table)
+    type(console)(file=sys.stdout).print(table)  # the table is the result: stdout; progress went to stderr
     console.print(f"wrote {out / 'results.json'}, {out / 'curves.png'}, {out / 'report.md'} in {seconds:.0f}s")
