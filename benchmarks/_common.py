@@ -15,6 +15,11 @@ DATASETS = Path(os.environ.get("LABELWISE_DATASETS", ROOT / ".." / "shared" / "d
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 
 
+def datasets_dir() -> Path:
+    """The shared datasets (never copied into the repository); LABELWISE_DATASETS overrides."""
+    return DATASETS
+
+
 def machine() -> str:
     try:
         uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, check=False).stdout.strip()
@@ -36,3 +41,28 @@ def write_section(title: str, body: str) -> None:
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: stamp + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + stamp
     RESULTS.write_text(text, encoding="utf-8")
+
+
+def report(title: str, script: str, argv: list[str] | None, body: str, *, section: str,
+           write: bool = True) -> None:
+    """Print a dated entry (title, exact command, machine, body) and append it to ``section`` of RESULTS.md."""
+    cmd = f"python benchmarks/{script} " + " ".join(argv if argv is not None else sys.argv[1:])
+    entry = (f"### {dt.date.today().isoformat()}: {title}\n\nCommand: `{cmd.strip()}`  \n"
+             f"Machine: `{machine()}`\n\n{body.rstrip()}\n")
+    print(entry)
+    if write:
+        print(f"appended to {append_results(entry, section)}")
+
+
+def append_results(entry: str, section: str) -> Path:
+    """Insert ``entry`` at the end of ``section`` of RESULTS.md (section and file created if missing)."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    if section not in text:
+        text = text.rstrip("\n") + f"\n\n{section}\n"
+    start = text.index(section) + len(section)
+    nxt = text.find("\n## ", start)
+    end = len(text) if nxt == -1 else nxt + 1
+    body = text[start:end].rstrip("\n")
+    text = text[:start] + body + "\n\n" + entry.rstrip("\n") + "\n" + ("\n" + text[end:] if nxt != -1 else "")
+    RESULTS.write_text(text, encoding="utf-8")
+    return RESULTS

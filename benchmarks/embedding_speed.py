@@ -14,22 +14,16 @@ Agreement: per-text cosine between each labelwise backend and sentence-transform
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _common import datasets_dir, report
+
 SECTION = "## Embedding throughput (features: MiniLM)"
 
 
-def datasets_dir() -> Path:
-    env = os.environ.get("LABELWISE_DATASETS")
-    return Path(env) if env else (REPO / ".." / "shared" / "datasets").resolve()
 
 
 def load_texts(name: str, n: int) -> list[str]:
@@ -45,36 +39,10 @@ def load_texts(name: str, n: int) -> list[str]:
     return texts
 
 
-def machine() -> str:
-    uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())  # the 2 cores may be shared: say how busy they were
-    return f"{uname}; nproc={os.cpu_count()}; load avg {load}; python {platform.python_version()}"
 
 
-def report(title: str, script: str, argv: list[str] | None, body: str, *, section: str = SECTION,
-           write: bool = True) -> None:
-    """Print a dated entry (title, exact command, machine, body) and append it to ``section`` of RESULTS.md."""
-    cmd = f"python benchmarks/{script} " + " ".join(argv if argv is not None else sys.argv[1:])
-    entry = (f"### {dt.date.today().isoformat()}: {title}\n\nCommand: `{cmd.strip()}`  \n"
-             f"Machine: `{machine()}`\n\n{body.rstrip()}\n")
-    print(entry)
-    if write:
-        print(f"appended to {append_results(entry, section)}")
 
 
-def append_results(entry: str, section: str = SECTION) -> Path:
-    """Insert ``entry`` at the end of ``section`` of RESULTS.md (section and file created if missing)."""
-    path = REPO / "benchmarks" / "RESULTS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    if section not in text:
-        text = text.rstrip("\n") + f"\n\n{section}\n"
-    start = text.index(section) + len(section)
-    nxt = text.find("\n## ", start)
-    end = len(text) if nxt == -1 else nxt + 1
-    body = text[start:end].rstrip("\n")
-    text = text[:start] + body + "\n\n" + entry.rstrip("\n") + "\n" + ("\n" + text[end:] if nxt != -1 else "")
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} | {wall[name]:.1f} | {n / wall[name]:.1f} | {wall[ref_name] / wall[name]:.2f} "
                      f"| {cpu[name]:.1f} | {agree} |")
     report(f"{n} {args.dataset} train texts, {args.threads} threads, {args.rounds} rounds", "embedding_speed.py", argv,
-           "\n".join(lines), write=not args.no_write)
+           "\n".join(lines), section=SECTION, write=not args.no_write)
     return 0
 
 

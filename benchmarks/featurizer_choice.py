@@ -18,7 +18,7 @@ import json
 import sys
 import time
 
-from embedding_speed import datasets_dir, report
+from _common import datasets_dir, report
 
 SECTION = "## Featurizer choice (features: default_featurizer_for)"
 

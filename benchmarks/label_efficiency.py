@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from embedding_speed import append_results, datasets_dir, machine
+from _common import append_results, datasets_dir, machine
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out" / "label_efficiency"

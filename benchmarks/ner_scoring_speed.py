@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from embedding_speed import append_results, machine  # noqa: E402  (shared RESULTS.md helpers)
+from _common import append_results, machine  # noqa: E402  (shared RESULTS.md helpers)
 
 from labelwise.strategies.ner import NER_STRATEGIES, score_ner  # noqa: E402
 

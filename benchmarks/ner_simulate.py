@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from embedding_speed import append_results, datasets_dir, machine  # noqa: E402  (shared helpers)
+from _common import append_results, datasets_dir, machine  # noqa: E402  (shared helpers)
 
 from labelwise.data import load_corpus  # noqa: E402
 from labelwise.models.crf import CRFTagger  # noqa: E402
