@@ -2,10 +2,12 @@
 
 Layers: :mod:`oof` (model-agnostic out-of-fold probabilities), :mod:`issues` (cleanlab wrappers: quality
 scores, issue masks, noise summary; multi-label and token variants), :mod:`hierarchy` (two-level labels),
-:mod:`multiannotator` (consensus, annotator quality, ActiveLab), :mod:`pipeline` (featurize + ensemble +
-records: what ``labelwise check-labels`` and the app's review queue call) and :mod:`report` (files).
+:mod:`multiannotator` (consensus, annotator quality, ActiveLab scores), :mod:`activelab` (what to re-label
+next over a whole pool: the app's review queue calls it), :mod:`pipeline` (featurize + ensemble + records: what
+``labelwise check-labels`` and the app's review queue call) and :mod:`report` (files).
 """
 
+from labelwise.noise.activelab import RelabelRanking, rank_to_relabel
 from labelwise.noise.issues import (
     FILTERS,
     NoiseSummary,
@@ -38,10 +40,11 @@ from labelwise.noise.pipeline import (
 )
 
 __all__ = [
-    "FILTERS", "LabelCheck", "NoiseSummary", "active_learning_scores", "annotation_matrix", "check_labels",
-    "choose_to_relabel", "confident_joint", "ensemble_out_of_fold_proba", "estimated_num_issues",
+    "FILTERS", "LabelCheck", "NoiseSummary", "RelabelRanking", "active_learning_scores", "annotation_matrix",
+    "check_labels", "choose_to_relabel", "confident_joint", "ensemble_out_of_fold_proba", "estimated_num_issues",
     "find_label_issues", "find_multilabel_issues", "find_token_label_issues", "fold_assignments",
     "get_label_quality_scores", "get_multilabel_quality_scores", "get_token_label_quality_scores",
     "label_quality_multiannotator", "majority_vote", "multiclass_result", "multilabel_suggestions",
     "noise_summary", "out_of_fold_proba", "out_of_fold_token_proba", "parse_model", "rank_label_issues",
+    "rank_to_relabel",
 ]

@@ -5,7 +5,9 @@ probabilities + cleanlab; a CRF's token marginals for NER), in a separate low-pr
 requests never wait (``mode="thread"`` for tests). When some texts carry answers from several annotators
 (multiclass), the check runs on their majority vote, and :func:`labelwise.noise.label_quality_multiannotator`
 (CROWDLAB) gives the consensus label (the suggestion when the answer in use differs from it), its quality and
-each annotator's quality, shown in the progress view.
+each annotator's quality, shown in the progress view; :func:`labelwise.noise.rank_to_relabel` (ActiveLab) ranks
+every text of the project, answered or not, by how much one more answer would help, and the app offers the
+best of them to be labeled again (``GET /api/review/relabel``, without the texts the asking annotator answered).
 
 Flagged answers become rows of ``reviews`` (worst first). Keeping one records the decision; changing one adds a
 new answer by the reviewer (``labels.source = "review"``) that supersedes the reviewed answer, linked from the
@@ -36,6 +38,7 @@ log = logging.getLogger("labelwise.server")
 MIN_LABELS = 20  # fewer labeled texts make out-of-fold probabilities too weak to single out wrong labels
 FOLDS = 5
 MAX_ENTRIES = 1000
+MAX_RELABEL = 200  # ActiveLab's best texts kept per check (the app offers them to be labeled once more)
 Progress = Callable[[str, int, int], None]
 
 
@@ -70,7 +73,13 @@ def compute_review(job: ReviewJob, progress: Progress | None = None) -> ReviewRe
     """Rank the answers of ``job`` (pure: no database). Entries are flagged answers, worst first, each
     ``{"item_id", "label_id", "given", "suggested", "quality", "rank"}``."""
     from labelwise.data import Corpus
-    from labelwise.noise import annotation_matrix, check_labels, label_quality_multiannotator, majority_vote
+    from labelwise.noise import (
+        annotation_matrix,
+        check_labels,
+        label_quality_multiannotator,
+        multiclass_result,
+        rank_to_relabel,
+    )
 
     by_item: dict[int, list[tuple[int, str, Any]]] = {}
     for label_id, item_id, annotator, value in job.annotations:
@@ -80,19 +89,30 @@ def compute_review(job: ReviewJob, progress: Progress | None = None) -> ReviewRe
     latest = {i: max(by_item[i], key=lambda a: a[0]) for i in item_ids}  # (label id, annotator, value)
     given = [latest[i][2] for i in item_ids]
     multi = job.task == "multiclass" and any(len(by_item[i]) > 1 for i in item_ids)
-    matrix = None
+    matrix = ranking = None
     if multi:
+        # ActiveLab over the whole pool (texts answered by several, once or by nobody); its consensus model's
+        # out-of-fold probabilities also drive the label check and CROWDLAB below
         triples = [(i, name, value) for i in item_ids for _, name, value in sorted(by_item[i])]
+        ranking = rank_to_relabel([i for i, _, _ in job.items], [text for _, text, _ in job.items], triples,
+                                  job.label_set, model=job.model, folds=job.folds, seed=job.seed, progress=progress)
+        item_ids = list(ranking.labeled_ids)
         matrix = annotation_matrix(triples, item_ids, job.label_set)
-        given = [job.label_set[j] for j in majority_vote(matrix)]
+        given = list(ranking.consensus)
     corpus = Corpus(ids=list(item_ids), texts=[info[i][0] for i in item_ids], task=job.task,  # type: ignore[arg-type]
                     labels=list(given), label_set=list(job.label_set),
                     tokens=[list(info[i][1] or []) for i in item_ids] if job.task == "ner" else None)
-    check = check_labels(corpus, model=job.model, folds=job.folds, seed=job.seed, progress=progress)
+    if ranking is not None:
+        check = multiclass_result(corpus, ranking.pred_probs, model=ranking.model)
+    else:
+        check = check_labels(corpus, model=job.model, folds=job.folds, seed=job.seed, progress=progress)
     position = {item_id: k for k, item_id in enumerate(item_ids)}
     records = {rec["id"]: rec for rec in check.records}
     summary: dict[str, Any] = {"model": check.model, "n_labels": len(item_ids), "n_issues": int(check.is_issue.sum()),
                                "annotations": len(job.annotations)}
+    if ranking is not None:
+        summary["relabel"] = [{"item_id": r["id"], "score": round(r["score"], 6), "n_answers": r["num_annotations"],
+                               "consensus": r["consensus_label"]} for r in ranking.records[:MAX_RELABEL]]
     quality = {i: float(records[i]["quality"]) for i in item_ids}
     suggested = {i: records[i]["suggested_label"] for i in item_ids}
     flagged = {i for i in item_ids if records[i]["is_issue"]}
@@ -307,8 +327,28 @@ class ReviewQueue:
                                "n_issues": last.n_issues, "model": last.model, "error": last.error,
                                "created_at": last.created_at.isoformat() + "Z",
                                "finished_at": last.finished_at.isoformat() + "Z" if last.finished_at else None,
-                               "annotators": (last.summary or {}).get("annotators")}
+                               "annotators": (last.summary or {}).get("annotators"),
+                               "n_relabel": len((last.summary or {}).get("relabel") or [])}
         return out
+
+    def relabel(self, annotator_id: int, *, limit: int = 20) -> dict[str, Any]:
+        """ActiveLab's choice from the last finished check with several annotators per text: texts to label once
+        more, best first, leaving out those ``annotator_id`` already answers. ``n_answers`` is counted now."""
+        with self.store._session() as s:
+            last = s.scalars(select(ReviewRun).where(ReviewRun.status == "done")
+                             .order_by(ReviewRun.id.desc()).limit(1)).first()
+            ranked = list((last.summary or {}).get("relabel") or []) if last is not None else []
+            mine = set(s.scalars(select(Label.item_id).where(Label.annotator_id == annotator_id,
+                                                             Label.is_current)).all())
+            chosen = [r for r in ranked if r["item_id"] not in mine and r["item_id"] in self.store._items][:limit]
+            counts = dict(s.execute(select(Label.item_id, func.count()).where(
+                Label.is_current, Label.item_id.in_([r["item_id"] for r in chosen])).group_by(Label.item_id)).all())
+        entries = []
+        for r in chosen:
+            key, text, _ = self.store._items[r["item_id"]]
+            entries.append({"item_id": r["item_id"], "key": key, "text": text, "score": r["score"],
+                            "consensus": r["consensus"], "n_answers": int(counts.get(r["item_id"], 0))})
+        return {"run_id": last.id if ranked else None, "entries": entries}
 
     def _entry(self, s: Any, review: Review) -> dict[str, Any]:
         key, text, tokens = self.store._items[review.item_id]
@@ -417,6 +457,10 @@ def add_review_routes(app: Any, store: Store, who: Any, queue: ReviewQueue | Non
     @app.get("/api/review/queue")
     def review_queue(_who: Any = auth, limit: int = 50, decided: bool = False) -> dict[str, Any]:
         return {"entries": queue.entries(limit=max(1, min(limit, 500)), pending=not decided)}
+
+    @app.get("/api/review/relabel")
+    def review_relabel(who: Any = auth, limit: int = 20) -> dict[str, Any]:
+        return queue.relabel(who.id, limit=max(1, min(limit, 200)))
 
     @app.get("/api/review/{review_id}")
     def review_entry(review_id: int, _who: Any = auth) -> dict[str, Any]:

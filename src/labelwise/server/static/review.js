@@ -80,10 +80,27 @@ const lwReview = (() => {
         el("span", { cls: "chip", text: fmt(e.given) }), el("span", { cls: "muted", text: ` → ${fmt(e.suggested)} · q ${e.quality.toFixed(2)}` })]));
     }
     $("review-next-title").hidden = out.entries.length < 2;
+    await loadRelabel();
     if (!out.entries.length) { r.entry = null; renderEntry(); return; }
     const detail = await api("GET", `/api/review/${out.entries[0].id}`);
     r.entry = detail.entry;
     renderEntry();
+  }
+
+  // ActiveLab's choice (projects with several annotators per text): texts to answer once more, best first,
+  // without those this annotator answered. A click opens the text in the labeling view.
+  async function loadRelabel() {
+    const out = await api("GET", "/api/review/relabel?limit=10");
+    const list = $("relabel-list");
+    list.replaceChildren();
+    for (const e of out.entries) {
+      const row = el("li", { cls: "relabel", attrs: { "data-item-id": String(e.item_id) } }, [
+        el("span", { cls: "snippet", text: e.text }),
+        el("span", { cls: "muted", text: ` · ${e.n_answers} answer${e.n_answers === 1 ? "" : "s"}${e.consensus ? ` (consensus ${e.consensus})` : ""} · score ${e.score.toFixed(2)}` })]);
+      row.addEventListener("click", () => { $("review").hidden = true; revisit(e.item_id); });
+      list.appendChild(row);
+    }
+    $("relabel-title").hidden = !out.entries.length;
   }
 
   function spanLine(title, tokens, tags, text) {
