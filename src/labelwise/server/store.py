@@ -18,6 +18,7 @@ SQLite and PostgreSQL).
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -26,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, DateTime, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, DateTime, Text, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -609,13 +610,16 @@ class Store:
 
             return entity_counts(list(self.current_labels().values()), self.project.labels)
         # texts per label, counting each text's latest current answer, aggregated by the database: the
-        # progress view polls this, and a Python loop over every answer held the GIL the hot path needs
+        # progress view polls this, and a Python loop over every answer held the GIL the hot path needs.
+        # Grouped by the answer's JSON text: PostgreSQL's json type has no equality operator to GROUP BY
+        # (answers are written by one serializer, in canonical form, so equal answers have equal text).
         latest = select(func.max(Label.id)).where(Label.is_current).group_by(Label.item_id)
+        as_text = cast(Label.value, Text)
         with self._session() as s:
-            rows = s.execute(select(Label.value, func.count()).where(Label.id.in_(latest))
-                             .group_by(Label.value)).all()
+            rows = s.execute(select(as_text, func.count()).where(Label.id.in_(latest)).group_by(as_text)).all()
         counts = dict.fromkeys(self.project.labels, 0)
-        for value, n in rows:
+        for raw, n in rows:
+            value = json.loads(raw)
             for label in [value] if isinstance(value, str) else value:
                 counts[label] = counts.get(label, 0) + n
         return counts
