@@ -17,10 +17,13 @@ from labelwise.strategies.ner import (
     ltp,
     ltp_unseen,
     mnlp,
+    mnlp_sqrt,
     nlc,
     pad_marginals,
     score_ner,
     token_entropy,
+    token_entropy_sqrt,
+    total_token_entropy,
     trimmed_mean,
 )
 
@@ -64,6 +67,32 @@ def test_mnlp_hand():
     np.testing.assert_allclose(mnlp(P, mask), [expected_a, -math.log(0.8)])
 
 
+def test_mnlp_length_power_hand():
+    P, mask = padded()
+    nll_a = -(math.log(0.9) + math.log(0.6) + math.log(0.5))
+    np.testing.assert_allclose(mnlp_sqrt(P, mask), [nll_a / math.sqrt(3), -math.log(0.8)])
+    np.testing.assert_allclose(mnlp(P, mask, length_power=0.0), [nll_a, -math.log(0.8)])
+    np.testing.assert_allclose(mnlp(P, mask, length_power=0.5), mnlp_sqrt(P, mask))
+    with pytest.raises(ValueError, match="length_power"):
+        mnlp(P, mask, length_power=2.0)
+
+
+def test_mnlp_sqrt_ranks_between_mean_and_total():
+    # S: 1 token, unsure (top 0.6); M: 4 tokens, 3 unsure; L: 16 tokens, 5 unsure (the rest certain).
+    # Mean (MNLP) asks S first, total (length_power 0) asks L first, sqrt asks M first (3/2 > 5/4 > 1/1).
+    def sent(L, unsure):
+        m = np.tile([1.0, 0.0], (L, 1))
+        m[:unsure] = [0.6, 0.4]
+        return m
+
+    P, mask = pad_marginals([sent(1, 1), sent(4, 3), sent(16, 5)])
+    u = -math.log(0.6)
+    np.testing.assert_allclose(mnlp(P, mask), [u, 3 * u / 4, 5 * u / 16])
+    np.testing.assert_allclose(mnlp(P, mask, length_power=0.0), [u, 3 * u, 5 * u])
+    np.testing.assert_allclose(mnlp_sqrt(P, mask), [u, 3 * u / 2, 5 * u / 4])
+    assert np.argsort(-mnlp_sqrt(P, mask)).tolist() == [1, 2, 0]
+
+
 def test_token_entropy_hand():
     P, mask = padded()
 
@@ -71,6 +100,9 @@ def test_token_entropy_hand():
         return -sum(x * math.log(x) for x in p if x > 0)
 
     np.testing.assert_allclose(token_entropy(P, mask), [(h(A[0]) + h(A[1]) + h(A[2])) / 3, h(B[0])])
+    total_a = h(A[0]) + h(A[1]) + h(A[2])
+    np.testing.assert_allclose(total_token_entropy(P, mask), [total_a, h(B[0])])
+    np.testing.assert_allclose(token_entropy_sqrt(P, mask), [total_a / math.sqrt(3), h(B[0])])
 
 
 def test_ltp_hand_and_given_path():
@@ -156,3 +188,33 @@ def test_permutation_equivariance_and_finite(data):
         sp = score_ner(name, Pp, maskp, unseen=unseen[perm])
         assert np.all(np.isfinite(s))
         np.testing.assert_allclose(sp, s[perm], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(NER_STRATEGIES))
+def test_float32_and_float64_marginals_agree(name):
+    # The same marginals in both dtypes (padding NaN, lengths 1..12, 9 tags, skewed rows as a CRF gives):
+    # scores within float32 rounding and the same ranking wherever float64 tells sentences apart.
+    rng = np.random.default_rng(3)
+    n, T, K = 400, 12, 9
+    P64 = rng.gamma(0.3, size=(n, T, K))
+    P64 /= P64.sum(axis=2, keepdims=True)
+    mask = np.arange(T)[None, :] < rng.integers(1, T + 1, n)[:, None]
+    P64[~mask] = np.nan
+    P32 = P64.astype(np.float32)
+    unseen = rng.integers(0, 4, n)
+    s64 = score_ner(name, P64, mask, unseen=unseen)
+    s32 = score_ner(name, P32, mask, unseen=unseen)
+    assert s64.dtype == np.float64 and np.all(np.isfinite(s32))
+    np.testing.assert_allclose(s32, s64, rtol=1e-5, atol=1e-6)
+    order = np.argsort(s64, kind="stable")
+    assert np.all(np.diff(s32[order]) >= -1e-5 * np.maximum(1.0, np.abs(s32[order][1:])))
+
+
+def test_blocked_tag_reductions_match_numpy():
+    # _BLOCK-sized slabs: a padded array spanning several blocks gives exactly P.max / the entropy per token.
+    rng = np.random.default_rng(5)
+    P = rng.dirichlet(np.full(7, 0.4), size=(700, 30))  # 21,000 tokens > 2 blocks of 8192
+    mask = np.ones((700, 30), bool)
+    np.testing.assert_array_equal(ltp(P, mask), 1.0 - P.max(axis=2).min(axis=1))
+    h = -(P * np.log(np.where(P > 0, P, 1.0))).sum(axis=2)
+    np.testing.assert_allclose(token_entropy(P, mask), h.mean(axis=1), rtol=1e-12)
