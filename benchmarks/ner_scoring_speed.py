@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                 score_ner(name, P, mask, unseen=unseen)
                 best = min(best, time.perf_counter() - t0)
             rows.append((np.dtype(dtype).name, name, best))
-            print(f"{np.dtype(dtype).name:8s} {name:14s} {best:.3f} s", flush=True)
+            print(f"{np.dtype(dtype).name:8s} {name:20s} {best:.3f} s", flush=True)
         del P
     worst = max(r[2] for r in rows)
     table = ["| dtype | strategy | seconds |", "|---|---|---:|"] + [f"| {d} | {n} | {s:.3f} |" for d, n, s in rows]
