@@ -23,17 +23,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from labelwise.data import Corpus
-from labelwise.noise import hierarchy
-from labelwise.noise.issues import (
-    find_label_issues,
-    find_multilabel_issues,
-    find_token_label_issues,
-    get_label_quality_scores,
-    get_multilabel_quality_scores,
-    get_token_label_quality_scores,
-    multilabel_suggestions,
-    noise_summary,
-)
+from labelwise.noise import hierarchy, issues
 from labelwise.noise.oof import out_of_fold_proba, out_of_fold_token_proba
 
 #: stage, done, total
@@ -167,7 +157,7 @@ def ensemble_out_of_fold_proba(
         # when the first model is weak (200 texts: it drops most true flips from the flagged set)
         pred = current if pred is None else (pred + current) / 2
         if r + 1 < rounds:
-            train_mask = ~find_label_issues(y, pred)
+            train_mask = ~issues.find_label_issues(y, pred)
     assert pred is not None
     return pred
 
@@ -260,8 +250,8 @@ def multiclass_result(corpus: Corpus, pred_probs: np.ndarray, *, model: str = "g
     """Records and summary from out-of-fold probabilities (n, C) of a multiclass corpus."""
     label_set = list(corpus.label_set)
     y = corpus.label_matrix()
-    quality = get_label_quality_scores(y, pred_probs)
-    mask = find_label_issues(y, pred_probs, filter_by=filter_by)
+    quality = issues.get_label_quality_scores(y, pred_probs)
+    mask = issues.find_label_issues(y, pred_probs, filter_by=filter_by)
     suggested = pred_probs.argmax(axis=1)
     summary: dict[str, Any] = {
         "task": "multiclass", "model": model, "n": len(y), "n_issues": int(mask.sum()),
@@ -295,16 +285,16 @@ def multiclass_result(corpus: Corpus, pred_probs: np.ndarray, *, model: str = "g
 
 def _level_stats(y: np.ndarray, pred_probs: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
     """Out-of-fold agreement with the given labels and the confident-joint noise estimates at one level."""
-    stats = noise_summary(y, pred_probs, names).to_dict()
+    stats = issues.noise_summary(y, pred_probs, names).to_dict()
     stats["oof_agreement"] = float((pred_probs.argmax(axis=1) == y).mean()) if len(y) else 0.0
     return stats
 
 
 def _multilabel_result(corpus: Corpus, model: str, Y: np.ndarray, P: np.ndarray) -> LabelCheck:
     label_set = list(corpus.label_set)
-    quality = get_multilabel_quality_scores(Y, P)
-    mask = find_multilabel_issues(Y, P)
-    suggestions = multilabel_suggestions(P)
+    quality = issues.get_multilabel_quality_scores(Y, P)
+    mask = issues.find_multilabel_issues(Y, P)
+    suggestions = issues.multilabel_suggestions(P)
     order = hierarchy.rank_order(quality, mask)
     records = [
         {
@@ -341,9 +331,9 @@ def _check_ner(corpus: Corpus, *, folds: int, seed: int, progress: StageProgress
         progress=None if progress is None else (lambda d, t: progress("cross-validation", d, t)),
     )
     labels_idx = [[index[t] for t in row] for row in given]
-    sentence_q, _ = get_token_label_quality_scores(labels_idx, P)
+    sentence_q, _ = issues.get_token_label_quality_scores(labels_idx, P)
     flagged: dict[int, list[int]] = {}
-    for s, t in find_token_label_issues(labels_idx, P):
+    for s, t in issues.find_token_label_issues(labels_idx, P):
         flagged.setdefault(s, []).append(t)
     mask = np.array([i in flagged for i in range(len(given))], dtype=bool)
     order = hierarchy.rank_order(sentence_q, mask)
