@@ -36,9 +36,9 @@ from labelwise.simulate import Progress  # noqa: E402
 from labelwise.simulate.ner import entity_f1, simulate_ner, write_ner_table  # noqa: E402
 
 SECTION = "## NER active learning (conll2003, msra_ner)"
-DEFAULT_STRATEGIES = {
-    "conll2003": "random,ltp,ltp-unseen,mnlp",
-    "msra_ner": "random,ltp,ltp-unseen",
+DEFAULT_STRATEGIES = {  # --strategies overrides (one list for every dataset of the run)
+    "conll2003": "random,ltp,ltp-unseen,mnlp,mnlp-sqrt,token-entropy-sqrt,total-token-entropy",
+    "msra_ner": "random,ltp,ltp-unseen,token-entropy-sqrt",
 }
 
 
@@ -124,7 +124,7 @@ def run_dataset(name: str, args: argparse.Namespace) -> tuple[str, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--datasets", default="conll2003,msra_ner")
+    ap.add_argument("--datasets", default="conll2003,msra_ner", help="comma-separated: conll2003, msra_ner")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--conll-pool", type=int, default=6000, help="0 = the whole train split (14,041)")
     ap.add_argument("--msra-pool", type=int, default=4000, help="0 = the whole train split (44,230)")
