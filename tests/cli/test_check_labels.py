@@ -118,3 +118,23 @@ def test_ner_task(tmp_path, datasets_dir):
         assert set(r) == CONTRACT | {"token_issues"}
         assert len(r["suggested_label"]) == len(r["label"]) == len(rows[r["id"]]["tags"])
         assert r["is_issue"] == bool(r["token_issues"])
+
+
+def test_cleaned_output_fixes_or_drops_the_flagged_records(tmp_path, datasets_dir):
+    data = tmp_path / "ag.jsonl"
+    rows = _slice(datasets_dir / "ag_news" / "train.jsonl", data, 200, flip_every=10)
+    out, cleaned = tmp_path / "issues.jsonl", tmp_path / "cleaned.jsonl"
+    base = ["check-labels", str(data), "--model", "tfidf-lr", "--folds", "4", "--out", str(out), "--quiet"]
+    assert main([*base, "--cleaned", str(cleaned), "--fix", "correct"]) == 0
+    issues = {r["id"]: r for r in _read(out)}
+    corrected = _read(cleaned)
+    assert [r["id"] for r in corrected] == list(range(200))  # corpus order, nothing dropped
+    for r in corrected:
+        rec = issues[r["id"]]
+        assert r["label"] == (rec["suggested_label"] if rec["is_issue"] else rec["label"])
+        assert ("original_label" in r) == (r["label"] != rows[r["id"]]["label"])
+    assert main([*base, "--cleaned", str(cleaned), "--fix", "remove"]) == 0
+    assert {r["id"] for r in _read(cleaned)} == {i for i, rec in issues.items() if not rec["is_issue"]}
+    assert main([*base, "--cleaned", str(cleaned), "--min-confidence", "0"]) == 0  # confident, threshold 0
+    assert [r["label"] for r in _read(cleaned)] == [r["label"] for r in corrected]
+    assert main([*base, "--cleaned", str(cleaned), "--min-confidence", "1.5"]) == 2

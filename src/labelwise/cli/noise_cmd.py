@@ -46,6 +46,16 @@ def register(subparsers) -> None:
     p.add_argument("--out", type=Path, default=Path("label_issues.jsonl"), help="ranked records (JSON Lines)")
     p.add_argument("--summary", type=Path, default=None,
                    help="summary directory (default: <out stem>_summary next to --out)")
+    p.add_argument("--cleaned", type=Path, default=None,
+                   help="also write the data with the flagged labels fixed (JSON Lines {id, text, label}, "
+                        "original_label where changed; multiclass), as --fix says")
+    p.add_argument("--fix", default="confident", choices=["confident", "correct", "remove"],
+                   help="for --cleaned: 'confident' (default) relabels a flagged record with the suggestion when "
+                        "its probability is at least --min-confidence and drops the other flagged records; "
+                        "'correct' relabels every flagged record; 'remove' drops every flagged record")
+    p.add_argument("--min-confidence", type=float, default=None,
+                   help="for --fix confident: the suggestion's out-of-fold probability needed to relabel "
+                        "(default labelwise.noise.clean.MIN_CONFIDENCE)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
 
@@ -54,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from labelwise.data import load_corpus
+    from labelwise.data import load_corpus, write_jsonl
+    from labelwise.noise.clean import MIN_CONFIDENCE, cleaned_records
     from labelwise.noise.issues import FILTERS
     from labelwise.noise.pipeline import check_labels
     from labelwise.noise.report import write_records, write_summary
@@ -62,6 +73,13 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True, quiet=args.quiet)
     if args.filter_by not in FILTERS:
         console.print(f"[red]--filter-by must be one of {', '.join(FILTERS)}[/red]")
+        return 2
+    if args.cleaned is not None and args.task != "multiclass":
+        print("labelwise check-labels: error: --cleaned is implemented for --task multiclass", file=sys.stderr)
+        return 2
+    min_confidence = MIN_CONFIDENCE if args.min_confidence is None else args.min_confidence
+    if not 0.0 <= min_confidence <= 1.0:
+        print("labelwise check-labels: error: --min-confidence must be in [0, 1]", file=sys.stderr)
         return 2
     started = time.perf_counter()
     corpus = load_corpus(args.file, task=args.task, text_field=args.text_field, label_field=args.label_field,
@@ -87,6 +105,12 @@ def run(args: argparse.Namespace) -> int:
             return 2
     write_records(check, args.out)
     write_summary(check, summary_dir)
+    if args.cleaned is not None:
+        cleaned = cleaned_records(corpus, check, fix=args.fix, min_confidence=min_confidence)
+        write_jsonl(cleaned, args.cleaned)
+        changed = sum("original_label" in r for r in cleaned)
+        console.print(f"cleaned data ({args.fix}): {len(cleaned)} records, {changed} relabeled, "
+                      f"{len(corpus) - len(cleaned)} dropped: {args.cleaned}")
     console.print(f"{check.summary['n_issues']} of {len(corpus)} labels flagged (model {check.model}); "
                   f"ranked records: {args.out}; summary: {summary_dir} ({time.perf_counter() - started:.1f} s)")
     return 0

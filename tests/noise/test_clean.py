@@ -1,0 +1,46 @@
+"""fix_labels / cleaned_records: which flagged labels are corrected, which dropped, on a hand-built case."""
+
+import numpy as np
+import pytest
+
+from labelwise.data import Corpus
+from labelwise.noise import LabelCheck
+from labelwise.noise.clean import cleaned_records, fix_labels
+
+LABELS = np.array([0, 1, 2, 0, 1])
+P = np.array([[0.1, 0.85, 0.05],  # flagged, confident suggestion 1
+              [0.55, 0.4, 0.05],  # flagged, unsure suggestion 0
+              [0.2, 0.1, 0.7],  # not flagged
+              [0.05, 0.05, 0.9],  # flagged, confident suggestion 2 (exactly at 0.9)
+              [0.3, 0.6, 0.1]])  # flagged but the suggestion is the given label
+MASK = np.array([True, True, False, True, True])
+
+
+def test_three_fixes():
+    new, keep = fix_labels(LABELS, P, MASK, fix="correct")
+    assert new.tolist() == [1, 0, 2, 2, 1] and keep.all()
+    new, keep = fix_labels(LABELS, P, MASK, fix="remove")
+    assert new.tolist() == LABELS.tolist() and keep.tolist() == [False, False, True, False, False]
+    new, keep = fix_labels(LABELS, P, MASK, fix="confident", min_confidence=0.6)
+    assert new.tolist() == [1, 1, 2, 2, 1] and keep.tolist() == [True, False, True, True, True]
+    new, keep = fix_labels(LABELS, P, MASK, fix="confident", min_confidence=0.9)
+    assert new.tolist() == [0, 1, 2, 2, 1] and keep.tolist() == [False, False, True, True, False]
+    assert LABELS.tolist() == [0, 1, 2, 0, 1]  # the input is not changed
+    with pytest.raises(ValueError, match="fix must be one of"):
+        fix_labels(LABELS, P, MASK, fix="guess")
+    with pytest.raises(ValueError, match="min_confidence"):
+        fix_labels(LABELS, P, MASK, min_confidence=1.5)
+    with pytest.raises(ValueError, match="shapes"):
+        fix_labels(LABELS[:3], P, MASK)
+
+
+def test_cleaned_records_follow_the_corpus():
+    corpus = Corpus(ids=["a", "b", "c", "d", "e"], texts=["ta", "tb", "tc", "td", "te"],
+                    labels=["x", "y", "z", "x", "y"], label_set=["x", "y", "z"])
+    check = LabelCheck("multiclass", "given", [], P, np.zeros(5), MASK)
+    out = cleaned_records(corpus, check, fix="confident", min_confidence=0.6)
+    assert out == [{"id": "a", "text": "ta", "label": "y", "original_label": "x"},
+                   {"id": "c", "text": "tc", "label": "z"},
+                   {"id": "d", "text": "td", "label": "z", "original_label": "x"},
+                   {"id": "e", "text": "te", "label": "y"}]
+    assert [r["id"] for r in cleaned_records(corpus, check, fix="remove")] == ["c"]
