@@ -155,7 +155,7 @@ def test_empty_sentence_scores_zero(name):
 
 
 def test_names_and_default():
-    assert get_ner_scorer("default") is ltp
+    assert get_ner_scorer("default") is token_entropy_sqrt
     assert len(score_ner("random", np.zeros((4, 1, 2)), np.ones((4, 1), bool), seed=0)) == 4
     with pytest.raises(ValueError, match="unknown NER strategy 'lc'"):
         get_ner_scorer("lc")
@@ -211,10 +211,13 @@ def test_float32_and_float64_marginals_agree(name):
 
 
 def test_blocked_tag_reductions_match_numpy():
-    # _BLOCK-sized slabs: a padded array spanning several blocks gives exactly P.max / the entropy per token.
+    # Several _BLOCK-sized slabs: every token's top probability and entropy equal NumPy's along axis 2.
+    from labelwise.strategies.ner import _entropy, _top
+
     rng = np.random.default_rng(5)
     P = rng.dirichlet(np.full(7, 0.4), size=(700, 30))  # 21,000 tokens > 2 blocks of 8192
-    mask = np.ones((700, 30), bool)
-    np.testing.assert_array_equal(ltp(P, mask), 1.0 - P.max(axis=2).min(axis=1))
+    mask = np.arange(30)[None, :] < rng.integers(1, 31, 700)[:, None]
+    np.testing.assert_array_equal(_top(P, mask), np.where(mask, P.max(axis=2), 1.0))
     h = -(P * np.log(np.where(P > 0, P, 1.0))).sum(axis=2)
-    np.testing.assert_allclose(token_entropy(P, mask), h.mean(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(_entropy(P, mask), np.where(mask, h, 0.0), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(ltp(P, mask), 1.0 - np.where(mask, P.max(axis=2), 1.0).min(axis=1))

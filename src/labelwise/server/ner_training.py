@@ -1,7 +1,7 @@
 """One background training round of an NER project (runs in the trainer's worker, like ``train_round``).
 
 A :class:`labelwise.models.crf.CRFTagger` is fit from scratch on the labeled sentences; its per-token
-marginals rank the unlabeled sentences with the project's NER strategy (``default`` = LTP, see
+marginals rank the unlabeled sentences with the project's NER strategy (``default`` = token-entropy-sqrt, see
 :mod:`labelwise.strategies.ner`), and its Viterbi path pre-fills every sentence's spans. Token features are
 computed once per worker and reused across rounds. The estimate is entity-level F1 (seqeval) by k-fold
 cross-validation on the labels so far.
