@@ -40,7 +40,8 @@ def register(subparsers) -> None:
     p.add_argument("--test", required=True, type=Path, help="labeled test split")
     p.add_argument("--task", default="multiclass", choices=["multiclass", "multilabel", "ner"])
     p.add_argument("--model", default="auto",
-                   help="tfidf-lr | minilm-lr | auto (by language: MiniLM for English, TF-IDF for Chinese); "
+                   help="auto | tfidf-lr | minilm-lr | e5-lr | minilm-tfidf-lr | e5-tfidf-lr (auto, by language: "
+                        "MiniLM + TF-IDF for English, e5 for Chinese); "
                         "ner: crf | transformer")
     p.add_argument("--strategies", default="random,least-confidence,margin,entropy,default",
                    help="comma-separated strategy names (random is always added: savings are against it)")

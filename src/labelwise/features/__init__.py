@@ -1,6 +1,6 @@
 """labelwise.features: texts -> vectors.
 
-``make_featurizer("tfidf" | "minilm" | "e5", **options)`` returns an object with ``fit(texts) -> self``,
+``make_featurizer("tfidf" | "minilm" | "e5" | "minilm-tfidf" | "e5-tfidf", **options)`` returns an object with ``fit(texts) -> self``,
 ``transform(texts)`` (rows follow texts), ``fit_transform``, ``name``, ``describe()`` and ``cache_key``.
 ``default_featurizer_for(texts)`` picks the name per language (MiniLM is English-only).
 """
@@ -16,12 +16,28 @@ from labelwise.features.cache import EmbeddingCache, default_cache_dir
 from labelwise.features.embeddings import E5Featurizer, EmbeddingFeaturizer
 from labelwise.features.encoders import Encoder, OnnxEncoder, TorchEncoder, make_encoder
 from labelwise.features.language import cjk_share, default_featurizer_for, is_cjk
+from labelwise.features.stacked import StackedFeaturizer
 from labelwise.features.tfidf import TfidfFeaturizer
+
+
+def _minilm_tfidf(*, tfidf_weight: float = 1.0, embedding_options: dict | None = None,
+                  tfidf_options: dict | None = None) -> StackedFeaturizer:
+    return StackedFeaturizer(embedding="minilm", tfidf_weight=tfidf_weight, embedding_options=embedding_options,
+                             tfidf_options=tfidf_options)
+
+
+def _e5_tfidf(*, tfidf_weight: float = 1.0, embedding_options: dict | None = None,
+              tfidf_options: dict | None = None) -> StackedFeaturizer:
+    return StackedFeaturizer(embedding="e5", tfidf_weight=tfidf_weight, embedding_options=embedding_options,
+                             tfidf_options=tfidf_options)
+
 
 FEATURIZERS: dict[str, Callable[..., Featurizer]] = {
     "tfidf": TfidfFeaturizer,
     "minilm": EmbeddingFeaturizer,
     "e5": E5Featurizer,
+    "minilm-tfidf": _minilm_tfidf,
+    "e5-tfidf": _e5_tfidf,
 }
 
 
@@ -40,6 +56,6 @@ def make_featurizer(name: str, **options: Any) -> Featurizer:
 
 __all__ = [
     "FEATURIZERS", "E5Featurizer", "EmbeddingCache", "EmbeddingFeaturizer", "Encoder", "Featurizer", "Matrix", "OnnxEncoder",
-    "TfidfFeaturizer", "TorchEncoder", "cjk_share", "default_cache_dir", "default_featurizer_for", "is_cjk",
+    "StackedFeaturizer", "TfidfFeaturizer", "TorchEncoder", "cjk_share", "default_cache_dir", "default_featurizer_for", "is_cjk",
     "make_encoder", "make_featurizer",
 ]

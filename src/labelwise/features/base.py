@@ -64,6 +64,13 @@ class Featurizer:
         texts = check_texts(texts)
         return self.fit(texts).transform(texts)
 
+    def geometry(self, X: Matrix, *, seed: int = 0) -> np.ndarray:
+        """Dense float32 rows of ``X`` (this featurizer's output) for distances: k-means cold start, core-set and
+        diverse batches. Default: :func:`labelwise.features.reduce.dense_view` (SVD for sparse input)."""
+        from labelwise.features.reduce import dense_view
+
+        return dense_view(X, seed=seed)
+
     def options(self) -> dict[str, Any]:  # pragma: no cover - overridden
         """The constructor options that change the output (JSON-serialisable)."""
         return {}

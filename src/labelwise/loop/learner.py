@@ -140,7 +140,11 @@ class ActiveLearner:
             from labelwise.features.reduce import dense_view
 
             start = time.perf_counter()
-            self._embeddings = dense_view(self.features, seed=self.seed)
+            features = self.features  # builds self.featurizer when the features were not given
+            if self.featurizer is not None:
+                self._embeddings = self.featurizer.geometry(features, seed=self.seed)
+            else:
+                self._embeddings = dense_view(features, seed=self.seed)
             self.timings["featurize"] += time.perf_counter() - start
         return self._embeddings
 

@@ -11,8 +11,10 @@ _CLASSIFIER_DEFAULTS = {
     "tfidf": {"C": 10.0},
     "minilm": {"C": 3.0},
     "e5": {"C": 3.0},
+    "minilm-tfidf": {"C": 3.0},
+    "e5-tfidf": {"C": 3.0},
 }
-MODEL_NAMES = ("auto", "tfidf-lr", "minilm-lr", "e5-lr")
+MODEL_NAMES = ("auto", "tfidf-lr", "minilm-lr", "e5-lr", "minilm-tfidf-lr", "e5-tfidf-lr")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from labelwise.data import Corpus
-from labelwise.features.reduce import dense_view
 from labelwise.loop import ActiveLearner, resolve_model
 from labelwise.models import LinearModel
 from labelwise.strategies.registry import get_strategy
@@ -112,7 +111,7 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
     X_pool = featurizer.fit(train.texts).transform(train.texts)
     X_test = featurizer.transform(test.texts)
     needs_geometry = any(get_strategy(name).needs & {"embeddings", "labeled_embeddings"} for name in strategies)
-    embeddings = dense_view(X_pool) if needs_geometry else None  # shared by every learner below
+    embeddings = featurizer.geometry(X_pool) if needs_geometry else None  # shared by every learner below
     featurize_seconds = time.perf_counter() - start
     y_pool = train.label_matrix()
     y_test = test.label_matrix()

@@ -1,0 +1,79 @@
+"""Sentence embeddings and TF-IDF side by side in one sparse matrix.
+
+Frozen sentence embeddings carry meaning but blur surface cues that decide many labels (question words in
+trec6's "how many" / "who", product names, negations); TF-IDF keeps exactly those. A linear model over both
+blocks learns from whichever helps: on trec6 (MiniLM + word/char TF-IDF, logistic regression, full pool) accuracy
+rises from 0.906 to 0.950 (benchmarks/RESULTS.md, "Label efficiency"). Stacking views is the classic
+early-fusion recipe; the weight ``tfidf_weight`` scales the TF-IDF block against the unit-norm embedding block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
+
+from labelwise.features.base import Featurizer, check_texts, stable_digest
+from labelwise.features.embeddings import E5Featurizer, EmbeddingFeaturizer
+from labelwise.features.tfidf import TfidfFeaturizer
+
+_EMBEDDERS = {"minilm": EmbeddingFeaturizer, "e5": E5Featurizer}
+
+
+class StackedFeaturizer(Featurizer):
+    """``[embedding | tfidf_weight · tfidf]`` as one float32 CSR matrix (embedding columns first).
+
+    embedding: ``"minilm"`` or ``"e5"``; ``embedding_options`` / ``tfidf_options`` go to those featurizers.
+    ``geometry(X)`` returns the embedding block alone (L2-normalised), which is what k-means cold start and
+    diverse batches should measure distances in.
+    """
+
+    def __init__(self, *, embedding: str = "minilm", tfidf_weight: float = 1.0,
+                 embedding_options: dict[str, Any] | None = None, tfidf_options: dict[str, Any] | None = None) -> None:
+        if embedding not in _EMBEDDERS:
+            raise ValueError(f"embedding must be one of {sorted(_EMBEDDERS)}, got {embedding!r}")
+        if not np.isfinite(tfidf_weight) or tfidf_weight <= 0:
+            raise ValueError(f"tfidf_weight must be a positive number, got {tfidf_weight!r}")
+        self.embedding, self.tfidf_weight = embedding, float(tfidf_weight)
+        self.embedder: EmbeddingFeaturizer = _EMBEDDERS[embedding](**(embedding_options or {}))
+        self.tfidf = TfidfFeaturizer(**(tfidf_options or {}))
+        self.name = f"{embedding}-tfidf"
+        self._dim: int | None = None
+
+    def options(self) -> dict[str, Any]:
+        return {"embedding": self.embedding, "tfidf_weight": self.tfidf_weight,
+                "embedding_options": self.embedder.options(), "tfidf_options": self.tfidf.options()}
+
+    def fit(self, texts: Sequence[str]) -> StackedFeaturizer:
+        """Fit the TF-IDF vocabulary (the embedding model is pretrained)."""
+        texts = check_texts(texts)
+        self.embedder.fit(texts)
+        self.tfidf.fit(texts)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        texts = check_texts(texts)
+        E = np.asarray(self.embedder.transform(texts), dtype=np.float32)
+        self._dim = E.shape[1]
+        T = self.tfidf.transform(texts)
+        return sp.hstack([sp.csr_matrix(E), T * np.float32(self.tfidf_weight)], format="csr", dtype=np.float32)
+
+    def geometry(self, X: Any, *, seed: int = 0) -> np.ndarray:
+        """The embedding block of ``X`` (rows as given), float32 and L2-normalised."""
+        dim = self._dim or getattr(self.embedder.encoder, "dim", None)
+        if dim is None:
+            raise RuntimeError(f"{self.name}: call transform(texts) before geometry(X) (embedding width unknown)")
+        block = X[:, :dim]
+        dense = block.toarray() if sp.issparse(block) else np.asarray(block)
+        return normalize(dense).astype(np.float32, copy=False)
+
+    @property
+    def cache_key(self) -> str:
+        return stable_digest("stacked", 1, self.embedder.cache_key, self.tfidf.cache_key, self.tfidf_weight)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "options": self.options(), "embedding": self.embedder.describe(),
+                "tfidf": self.tfidf.describe()}

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from labelwise.features import StackedFeaturizer, make_featurizer
+from labelwise.loop.pipeline import resolve_model
+from tests.features.test_embeddings import CountingEncoder, expected
+
+TEXTS = ["how many people live in Paris", "who wrote Hamlet", "what is a tensor", "who painted the Mona Lisa"]
+
+
+def stacked(tmp_path, **kw):
+    return StackedFeaturizer(embedding_options={"encoder": CountingEncoder(), "cache_dir": tmp_path}, **kw)
+
+
+def test_rows_are_the_embedding_then_the_weighted_tfidf_block(tmp_path):
+    f = stacked(tmp_path, tfidf_weight=0.5).fit(TEXTS)
+    X = f.transform(TEXTS)
+    assert sp.isspmatrix_csr(X) and X.dtype == np.float32
+    tfidf = f.tfidf.transform(TEXTS)
+    assert X.shape == (4, 4 + tfidf.shape[1])
+    np.testing.assert_allclose(X[:, :4].toarray(), np.stack([expected(t) for t in TEXTS]))
+    np.testing.assert_allclose(X[:, 4:].toarray(), 0.5 * tfidf.toarray(), rtol=1e-6)
+    assert f.name == "minilm-tfidf"
+
+
+def test_geometry_is_the_normalised_embedding_block(tmp_path):
+    f = stacked(tmp_path).fit(TEXTS)
+    X = f.transform(TEXTS)
+    G = f.geometry(X[[2, 0]])
+    E = np.stack([expected(TEXTS[2]), expected(TEXTS[0])])
+    np.testing.assert_allclose(G, E / np.linalg.norm(E, axis=1, keepdims=True), rtol=1e-6)
+
+
+def test_cache_key_changes_with_weight_and_vocabulary(tmp_path):
+    a = stacked(tmp_path).fit(TEXTS)
+    assert a.cache_key == stacked(tmp_path).fit(TEXTS).cache_key
+    assert a.cache_key != stacked(tmp_path, tfidf_weight=2.0).fit(TEXTS).cache_key
+    assert a.cache_key != stacked(tmp_path).fit(TEXTS[:3]).cache_key
+
+
+@pytest.mark.parametrize("kw, match", [({"embedding": "bert"}, "embedding must be one of"),
+                                       ({"tfidf_weight": 0}, "positive"),
+                                       ({"tfidf_weight": float("nan")}, "positive")])
+def test_bad_options_are_refused(tmp_path, kw, match):
+    with pytest.raises(ValueError, match=match):
+        stacked(tmp_path, **kw)
+
+
+def test_registered_as_a_featurizer_and_a_model_name(tmp_path):
+    f = make_featurizer("minilm-tfidf", tfidf_weight=2.0,
+                        embedding_options={"encoder": CountingEncoder(), "cache_dir": tmp_path})
+    assert isinstance(f, StackedFeaturizer) and f.tfidf_weight == 2.0
+    spec = resolve_model("minilm-tfidf-lr")
+    assert spec.features == "minilm-tfidf" and spec.classifier_options["C"] > 0
+    with pytest.raises(ValueError, match="no option"):
+        make_featurizer("minilm-tfidf", weight=2.0)
