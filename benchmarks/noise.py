@@ -14,40 +14,50 @@ Detection methods, all on the same noisy labels:
 - naive: flag where the reference model's out-of-fold prediction differs from the label;
 - labelwise: ``labelwise.noise.check_labels`` defaults (the ensemble, two rounds, low_self_confidence).
 Then test accuracy of the reference model trained on (a) noisy, (b) labelwise issues removed, (c) labelwise
-issues corrected by the suggestion, (d) clean labels; recovered = (c - a) / (d - a).
+issues corrected by the suggestion, (c') the labels ``labelwise.noise.fix_labels`` gives with --fix (the
+check-labels ``--cleaned`` default: correct confident suggestions, drop the other flagged texts), (d) clean
+labels; recovered = (c - a) / (d - a). With --seeds S every setting is drawn S times (other flips, same texts)
+and the tables give means; recovered is the mean gain over the mean loss (a per-seed ratio is noise when the
+loss is a few test texts), with the per-seed range.
 Finally the wall time of a default check of online_shopping_10cats train (50k texts).
-Appends a section to benchmarks/RESULTS.md.
+Appends a dated entry to the "Label noise" section of benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
+import shlex
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import datasets_dir, report  # noqa: E402
 
 from labelwise.data import Corpus, load_corpus  # noqa: E402
 from labelwise.features import is_cjk, make_featurizer  # noqa: E402
 from labelwise.models import LinearModel  # noqa: E402
 from labelwise.noise import (  # noqa: E402
     FILTERS,
+    FIXES,
+    MIN_CONFIDENCE,
     check_labels,
     ensemble_out_of_fold_proba,
     find_label_issues,
+    fix_labels,
     out_of_fold_proba,
     parse_model,
 )
 
-DATASETS = Path(os.environ.get("LABELWISE_DATASETS", ROOT / ".." / "shared" / "datasets")).resolve()
+DATASETS = datasets_dir()
+SECTION = "## Label noise (check-labels)"
+SEED_STEP = 7919  # seed s of a setting draws its flips with the setting's seed + s * SEED_STEP
 
 
 def prf(flag: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
@@ -88,12 +98,13 @@ def accuracy(X, y, Xt, yt, n_classes: int, keep: np.ndarray | None = None) -> fl
     return float((model.predict(Xt) == yt).mean())
 
 
-def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: int) -> list[dict]:
+def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: int, *, seeds: int = 1,
+                fix: str = "confident", min_confidence: float = MIN_CONFIDENCE) -> list[dict]:
     train = load_corpus(DATASETS / name / "train.jsonl")
     test = load_corpus(DATASETS / name / "test.jsonl", labels=train.label_set)
     if len(train) > n:
         train = train.subset(np.sort(np.random.default_rng(0).choice(len(train), n, replace=False)))
-    label_set, C = train.label_set, len(train.label_set)
+    C = len(train.label_set)
     cjk = is_cjk(train.texts)
     ref_view = "tfidf" if cjk else "minilm"
     t0 = time.perf_counter()
@@ -115,37 +126,81 @@ def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: 
     rows = []
     for kind in kinds:
         for rate in rates:
-            noisy, flip = inject(y, rate, kind, C, flip_dist, seed=int(rate * 1000) + (kind == "similar"))
-            t = time.perf_counter()
-            P_ref = ref_oof(noisy)
-            t_ref = time.perf_counter() - t
-            det = {"cleanlab default": prf(find_label_issues(noisy, P_ref, filter_by="prune_by_noise_rate"), flip),
-                   "naive (model disagrees)": prf(P_ref.argmax(axis=1) != noisy, flip)}
-            best = max(FILTERS, key=lambda fb: prf(find_label_issues(noisy, P_ref, filter_by=fb), flip)[2])
-            det[f"cleanlab best filter ({best})"] = prf(find_label_issues(noisy, P_ref, filter_by=best), flip)
-            corpus = Corpus(ids=list(range(len(y))), texts=train.texts, labels=[label_set[k] for k in noisy],
-                            label_set=label_set)
-            t = time.perf_counter()
-            check = check_labels(corpus, views=views, folds=folds)
-            t_lw = time.perf_counter() - t
-            mask = check.is_issue
-            det[f"labelwise ({check.model})"] = prf(mask, flip)
-            corrected = noisy.copy()
-            corrected[mask] = check.pred_probs[mask].argmax(axis=1)
-            acc = {
-                "noisy": accuracy(X, noisy, Xt, yt, C),
-                "issues removed": accuracy(X, noisy, Xt, yt, C, keep=~mask),
-                "corrected": accuracy(X, corrected, Xt, yt, C),
-                "clean": acc_clean,
-            }
-            lost = acc["clean"] - acc["noisy"]
-            recovered = (acc["corrected"] - acc["noisy"]) / lost if lost > 0 else float("nan")
-            row = {"dataset": name, "n": len(y), "kind": kind, "rate": rate, "detection": det, "accuracy": acc,
-                   "recovered": recovered, "seconds": {"reference oof": t_ref, "labelwise": t_lw},
-                   "labelwise_model": check.model}
-            rows.append(row)
-            print(json.dumps(row, ensure_ascii=False), flush=True)
+            draws = []
+            for seed in range(seeds):
+                draw = run_draw(name, train, X, Xt, y, yt, views, flip_dist, acc_clean, kind, rate, seed, folds,
+                                fix=fix, min_confidence=min_confidence)
+                draws.append(draw)
+                print(json.dumps(draw, ensure_ascii=False), flush=True)
+            rows.append(summarize(draws, fix))
     return rows
+
+
+def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.ndarray, acc_clean: float,
+             kind: str, rate: float, seed: int, folds: int, *, fix: str, min_confidence: float) -> dict:
+    """One noise draw of one setting: detection by every method, accuracy after each label version."""
+    label_set, C = train.label_set, len(train.label_set)
+    noisy, flip = inject(y, rate, kind, C, flip_dist,
+                         seed=int(rate * 1000) + (kind == "similar") + SEED_STEP * seed)
+    t = time.perf_counter()
+    P_ref = out_of_fold_proba(X, noisy, model_factory=lambda: LinearModel("multiclass", C, C=1.0), folds=folds,
+                              n_classes=C)
+    t_ref = time.perf_counter() - t
+    det = {"cleanlab default": prf(find_label_issues(noisy, P_ref, filter_by="prune_by_noise_rate"), flip),
+           "naive (model disagrees)": prf(P_ref.argmax(axis=1) != noisy, flip)}
+    best = max(FILTERS, key=lambda fb: prf(find_label_issues(noisy, P_ref, filter_by=fb), flip)[2])
+    det[f"cleanlab best filter ({best})"] = prf(find_label_issues(noisy, P_ref, filter_by=best), flip)
+    corpus = Corpus(ids=list(range(len(y))), texts=train.texts, labels=[label_set[k] for k in noisy],
+                    label_set=label_set)
+    t = time.perf_counter()
+    check = check_labels(corpus, views=views, folds=folds)
+    t_lw = time.perf_counter() - t
+    mask = check.is_issue
+    det[f"labelwise ({check.model})"] = prf(mask, flip)
+    corrected, _ = fix_labels(noisy, check.pred_probs, mask, fix="correct")
+    fixed, keep = fix_labels(noisy, check.pred_probs, mask, fix=fix, min_confidence=min_confidence)
+    acc = {
+        "noisy": accuracy(X, noisy, Xt, yt, C),
+        "issues removed": accuracy(X, noisy, Xt, yt, C, keep=~mask),
+        "corrected": accuracy(X, corrected, Xt, yt, C),
+        f"fix={fix}": accuracy(X, fixed, Xt, yt, C, keep=keep),
+        "clean": acc_clean,
+    }
+    return {"dataset": name, "n": len(y), "kind": kind, "rate": rate, "seed": seed, "detection": det,
+            "accuracy": acc, "fix": {"fix": fix, "min_confidence": min_confidence, "relabeled":
+                                     int((fixed != noisy).sum()), "dropped": int((~keep).sum())},
+            "seconds": {"reference oof": t_ref, "labelwise": t_lw}, "labelwise_model": check.model}
+
+
+def summarize(draws: list[dict], fix: str) -> dict:
+    """Means over the draws of one setting; recovered = mean gain / mean loss, with the per-draw ratios."""
+    first = draws[0]
+    methods = list(first["detection"])
+    best = [m for m in methods if m.startswith("cleanlab best filter")]
+    det = {}
+    for method in methods:
+        if method in best:  # the best filter may differ per draw: report the best one each time
+            continue
+        det[method] = np.mean([d["detection"][method] for d in draws], axis=0).tolist()
+    det["cleanlab best filter (per draw)"] = np.mean(
+        [next(v for k, v in d["detection"].items() if k.startswith("cleanlab best filter")) for d in draws],
+        axis=0).tolist()
+    f1_sd = {m: float(np.std([next(v for k, v in d["detection"].items()
+                                   if k == m or (m.endswith("(per draw)") and k.startswith("cleanlab best")))[2]
+                              for d in draws])) for m in det}
+    acc = {k: float(np.mean([d["accuracy"][k] for d in draws])) for k in first["accuracy"]}
+    loss = np.array([d["accuracy"]["clean"] - d["accuracy"]["noisy"] for d in draws])
+    recovered, per_draw = {}, {}
+    for version in ("corrected", f"fix={fix}"):
+        gain = np.array([d["accuracy"][version] - d["accuracy"]["noisy"] for d in draws])
+        recovered[version] = float(gain.mean() / loss.mean()) if loss.mean() > 0 else float("nan")
+        per_draw[version] = [float(g / lo) if lo > 0 else float("nan") for g, lo in zip(gain, loss, strict=True)]
+    return {"dataset": first["dataset"], "n": first["n"], "kind": first["kind"], "rate": first["rate"],
+            "seeds": len(draws), "detection": det, "f1_sd": f1_sd, "accuracy": acc, "loss": float(loss.mean()),
+            "recovered": recovered, "recovered_per_draw": per_draw, "fix": fix,
+            "min_confidence": first["fix"]["min_confidence"],
+            "seconds": float(np.mean([d["seconds"]["labelwise"] for d in draws])),
+            "labelwise_model": first["labelwise_model"]}
 
 
 ABLATION = ["minilm-lr C=1", "minilm-lr", "minilm-knn", "tfidf-lr", "minilm-lr+minilm-knn",
@@ -192,36 +247,39 @@ def time_large(name: str) -> dict:
     return out
 
 
-def machine() -> str:
-    uname = " ".join(platform.uname())
-    try:
-        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:
-        load = "?"
-    return f"{uname}; nproc={os.cpu_count()}; load avg {load}; python {platform.python_version()}"
-
-
-def report(rows: list[dict], timing: dict | None, command: str, mach: str, ablation: list[dict] | None = None) -> str:
-    lines = ["## Label noise (check-labels)", "", f"### {date.today().isoformat()}", "",
-             f"Command: `{command}`  ", f"Machine: {mach}", "",
-             ]
+def render(rows: list[dict], timing: dict | None, ablation: list[dict] | None = None) -> str:
+    lines: list[str] = []
     if rows:
-        lines += ["Detection of injected flips (precision / recall / F1 of the flagged set vs the flipped set). "
-                  "Targets (issue 5, ag_news uniform): F1 >= 0.80 at 10 %, >= 0.87 at 30 %.", "",
-                  "| dataset | noise | method | P | R | F1 |", "|---|---|---|---:|---:|---:|"]
+        seeds = max(r["seeds"] for r in rows)
+        lines += ["Detection of injected flips (precision / recall / F1 of the flagged set vs the flipped set"
+                  + (f"; means over {seeds} noise draws per setting, F1 sd = their standard deviation" if seeds > 1
+                     else "") + "). Targets (issue 5, ag_news uniform): F1 >= 0.80 at 10 %, >= 0.87 at 30 %.", "",
+                  "| dataset | noise | method | P | R | F1 | F1 sd |", "|---|---|---|---:|---:|---:|---:|"]
         for r in rows:
             for method, (p, rec, f1) in r["detection"].items():
                 lines.append(f"| {r['dataset']} ({r['n']}) | {r['kind']} {r['rate']:.0%} | {method} | {p:.3f} | "
-                             f"{rec:.3f} | {f1:.3f} |")
+                             f"{rec:.3f} | {f1:.3f} | {r['f1_sd'][method]:.3f} |")
+        fix = rows[0]["fix"]
         lines += ["", "Test accuracy of the reference model (MiniLM+LR English, TF-IDF+LR Chinese) trained on each "
-                  "label version; recovered = (corrected - noisy) / (clean - noisy), target >= 0.67.", "",
-                  "| dataset | noise | noisy | issues removed | corrected | clean | recovered | labelwise s |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+                  f"label version (means over the draws); lost = clean - noisy; recovered = (version - noisy) / "
+                  f"lost with means over the draws, [min, max] of the per-draw ratios; target >= 0.67. `fix={fix}` "
+                  f"is `labelwise.noise.fix_labels` (check-labels --cleaned), min_confidence "
+                  f"{rows[0]['min_confidence']}.", "",
+                  f"| dataset | noise | draws | noisy | issues removed | corrected | fix={fix} | clean | lost | "
+                  f"recovered corrected | recovered fix={fix} | labelwise s |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in rows:
-            a = r["accuracy"]
-            lines.append(f"| {r['dataset']} | {r['kind']} {r['rate']:.0%} | {a['noisy']:.3f} | "
-                         f"{a['issues removed']:.3f} | {a['corrected']:.3f} | {a['clean']:.3f} | "
-                         f"{r['recovered']:.2f} | {r['seconds']['labelwise']:.0f} |")
+            a, rec, per = r["accuracy"], r["recovered"], r["recovered_per_draw"]
+
+            def span(version: str, rec=rec, per=per) -> str:
+                finite = [x for x in per[version] if np.isfinite(x)]
+                spread = f" [{min(finite):.2f}, {max(finite):.2f}]" if len(per[version]) > 1 and finite else ""
+                return f"{rec[version]:.2f}{spread}"
+
+            lines.append(f"| {r['dataset']} | {r['kind']} {r['rate']:.0%} | {r['seeds']} | {a['noisy']:.4f} | "
+                         f"{a['issues removed']:.4f} | {a['corrected']:.4f} | {a[f'fix={fix}']:.4f} | "
+                         f"{a['clean']:.4f} | {r['loss']:.4f} | {span('corrected')} | {span(f'fix={fix}')} | "
+                         f"{r['seconds']:.0f} |")
     if ablation:
         lines += ["", "Ablation (uniform flips; LR C=0.3 on MiniLM, 1.0 on TF-IDF unless noted; k-NN k=30 cosine; "
                   "probabilities of the components averaged): detection F1 with cleanlab's default filter / with "
@@ -238,19 +296,6 @@ def report(rows: list[dict], timing: dict | None, command: str, mach: str, ablat
     return "\n".join(lines) + "\n"
 
 
-def append_section(text: str) -> None:
-    """Add this run to the "Label noise" section of RESULTS.md (created at the end if missing)."""
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    head = "## Label noise (check-labels)\n"
-    if head in old:
-        before, after = old.split(head, 1)
-        new = before + text + after  # text starts with the heading; the older runs follow the new one
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new, encoding="utf-8")
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default="ag_news,thucnews_titles")
@@ -258,32 +303,34 @@ def main() -> int:
     ap.add_argument("--rates", default="0.1,0.3")
     ap.add_argument("--kinds", default="uniform,similar")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=1, help="noise draws per setting (default 1)")
+    ap.add_argument("--fix", default="confident", choices=FIXES,
+                    help="the labelwise.noise.fix_labels rule of the fix= column (default confident)")
+    ap.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE,
+                    help=f"its threshold for --fix confident (default {MIN_CONFIDENCE})")
     ap.add_argument("--timing", default="online_shopping_10cats", help="dataset for the large check ('' = skip)")
     ap.add_argument("--ablation", action="store_true",
                     help="only the component ablation on the (English) --datasets, uniform flips at --rates")
     ap.add_argument("--json", type=Path, default=None, help="also write all rows as JSON here")
     ap.add_argument("--no-results", action="store_true", help="do not append to benchmarks/RESULTS.md")
     args = ap.parse_args()
-    command = "OMP_NUM_THREADS=1 python benchmarks/noise.py " + " ".join(sys.argv[1:])
+    argv = [shlex.quote(a) for a in sys.argv[1:]]
     rates = [float(r) for r in args.rates.split(",")]
+    names = [d for d in args.datasets.split(",") if d]
     if args.ablation:
-        ablation = [r for name in args.datasets.split(",") if name for r in run_ablation(name, args.n, rates, args.folds)]
-        text = report([], None, command.strip(), machine(), ablation)
-        print(text)
-        if not args.no_results:
-            append_section(text)
+        ablation = [r for name in names for r in run_ablation(name, args.n, rates, args.folds)]
+        report("ablation", "noise.py", argv, render([], None, ablation), section=SECTION,
+               write=not args.no_results)
         return 0
     rows = []
-    for name in [d for d in args.datasets.split(",") if d]:
-        rows += run_dataset(name, args.n, [float(r) for r in args.rates.split(",")], args.kinds.split(","),
-                            args.folds)
+    for name in names:
+        rows += run_dataset(name, args.n, rates, args.kinds.split(","), args.folds, seeds=args.seeds, fix=args.fix,
+                            min_confidence=args.min_confidence)
     timing = time_large(args.timing) if args.timing else None
-    text = report(rows, timing, command.strip(), machine())
-    print(text)
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "timing": timing}, indent=1, ensure_ascii=False))
-    if not args.no_results:
-        append_section(text)
+    title = f"{', '.join(names)}; {args.kinds} flips at {args.rates}; {args.seeds} draw(s); fix={args.fix}"
+    report(title, "noise.py", argv, render(rows, timing), section=SECTION, write=not args.no_results)
     return 0
 
 
