@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 python benchmarks/le_tune.py --dataset trec6 --variants margin,dflt,dflt-c3 [--seeds 5]
 
 Variant names are parsed by :func:`variant`: ``dflt[-<score>][-c<candidates>][-k<cold factor>][-r<random %>]``
-(score: margin | lc | ent; defaults: margin, c10, k2, r0), or any registered strategy name. Prints per variant
+(score: margin | lc | ent | mlmax | mlmean; defaults: margin, c10, k2, r0), or any registered strategy name. Prints per variant
 the savings, the area under the mean curve and the worst gap to random (mean over seeds) over the curve.
 """
 
@@ -26,9 +26,12 @@ from labelwise.strategies.registry import (
     available_strategies,
     register_strategy,
 )
+from labelwise.strategies.multilabel import multilabel_uncertainty
 from labelwise.strategies.uncertainty import entropy, least_confidence, margin
 
-SCORERS = {"margin": margin, "lc": least_confidence, "ent": entropy}
+SCORERS = {"margin": margin, "lc": least_confidence, "ent": entropy,
+           "mlmax": lambda P: multilabel_uncertainty(P, aggregate="max"),
+           "mlmean": lambda P: multilabel_uncertainty(P, aggregate="mean")}
 DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 
 

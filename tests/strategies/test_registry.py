@@ -12,6 +12,7 @@ from labelwise.strategies import (
     margin,
     select,
 )
+from labelwise.strategies.registry import predicted_cardinality
 
 RNG = np.random.default_rng(0)
 N = 120
@@ -126,6 +127,24 @@ def test_default_multilabel_uses_ml_max():
     picks = strategy(ctx, 5)
     u = 1 - np.abs(2 * ML - 1)
     np.testing.assert_array_equal(picks, select(u.max(axis=1), 5, ctx.rng()))
+
+
+def test_default_multilabel_asks_at_random_while_the_model_underpredicts_labels():
+    strategy = get_strategy("default", diverse=False)
+    # 4 rows, 3 labels: exactly one probability > 0.5 in all -> 0.25 predicted labels per text
+    P = np.array([[0.9, 0.1, 0.2], [0.4, 0.3, 0.1], [0.45, 0.05, 0.2], [0.1, 0.2, 0.3]])
+    assert predicted_cardinality(P) == 0.25
+    weak = QueryContext(proba=P, task="multilabel", n_labeled=500, seed=4, labeled_cardinality=1.0)
+    np.testing.assert_array_equal(strategy(weak, 2), weak.rng().choice(4, size=2, replace=False))
+    assert strategy.last_scores is None
+    # the labeled texts carry 0.4 labels each: 0.25 >= 0.5 * 0.4, the model is ready -> ml-max uncertainty
+    ready = QueryContext(proba=P, task="multilabel", n_labeled=500, seed=4, labeled_cardinality=0.4)
+    np.testing.assert_array_equal(strategy(ready, 2), [2, 1])
+    # 0 disables the gate
+    ungated = make_default_strategy(diverse=False, min_predicted_cardinality=0)
+    np.testing.assert_array_equal(ungated(weak, 2), [2, 1])
+    with pytest.raises(ValueError, match="min_predicted_cardinality must be >= 0"):
+        make_default_strategy(min_predicted_cardinality=-1)
 
 
 def test_clear_errors():
