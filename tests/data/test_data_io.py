@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from labelwise.data import DataError, load_corpus, write_jsonl
 
 # Any Unicode text a loader must keep exactly: non-blank after strip (blank texts are an error by design).
-texts = st.text(min_size=1, max_size=40).filter(lambda t: t.strip())
+texts = st.text(min_size=1, max_size=40).filter(lambda t: t.strip() and "\x00" not in t)  # NUL is refused
 labels = st.sampled_from(["pos", "neg", "标签", "a b"])
 
 

@@ -116,6 +116,7 @@ def test_fmt_overrides_the_suffix(tmp_path):
         ('{"text": "ok"}\n{"body": "x"}\n', 2, "missing text field 'text' (fields present: body)", "text"),
         ('{"text": "ok"}\n\n{"text": ""}\n', 3, "empty text", "text"),
         ('{"text": "ok"}\n{"text": " \\t\\n"}\n', 2, "text is only whitespace", "text"),
+        ('{"text": "ok"}\n{"text": "ab\\u0000c"}\n', 2, "text contains a NUL character (\\x00) at offset 2", "text"),
         ('{"text": "ok"}\n{"text": 42}\n', 2, "text must be a string, got int", "text"),
         ('{"text": "ok"}\n{"text": null}\n', 2, "text must be a string, got null", "text"),
         ('{"text": "ok", "label": "a"}\n{"text": "x", "label": ""}\n', 2, "empty label", "label"),

@@ -134,6 +134,8 @@ def _parse_text(record: Mapping[str, Any], field: str) -> str:
         raise RecordError(f"text must be a string, got {_type_name(text)}", field)
     if not text.strip():
         raise RecordError("empty text" if not text else "text is only whitespace", field)
+    if "\x00" in text:  # a NUL is corruption (binary in a text file); PostgreSQL cannot even store it
+        raise RecordError(f"text contains a NUL character (\\x00) at offset {text.index(chr(0))}", field)
     return text
 
 
