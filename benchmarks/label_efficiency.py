@@ -65,6 +65,7 @@ def smalltext_run(X, y, X_test, y_test, n_classes: int, C: float, seeds: int, sc
     and the overlap of its picks with labelwise's strategy replayed on the same labeled set."""
     import warnings
 
+    import scipy.sparse as sp
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from small_text import (
@@ -90,7 +91,9 @@ def smalltext_run(X, y, X_test, y_test, n_classes: int, C: float, seeds: int, sc
         for seed in range(seeds):
             np.random.seed(seed)  # noqa: NPY002 (small-text's RandomSampling draws from the global stream)
             initial = np.random.default_rng(seed).choice(X.shape[0], size=schedule[0], replace=False)
-            factory = SklearnClassifierFactory(LogisticRegression(C=C, max_iter=300, random_state=seed), n_classes)
+            solver = "newton-cg" if sp.issparse(X) else "lbfgs"  # what LinearModel's solver="auto" picks
+            factory = SklearnClassifierFactory(LogisticRegression(C=C, max_iter=300, random_state=seed, solver=solver),
+                                               n_classes)
             learner = PoolBasedActiveLearner(factory, classes[theirs](), train)
             learner.initialize_data(initial, y[initial])
             curve, secs = [], []

@@ -66,3 +66,16 @@ def test_committee_samples_shape_and_diversity():
     assert samples.shape == (4, 60, 3)
     assert not np.allclose(samples[0], samples[1])
     np.testing.assert_allclose(committee.predict_proba(X), samples.mean(axis=0))
+
+
+def test_auto_solver_newton_cg_on_sparse_input_matches_lbfgs():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    X = sp.random(200, 500, density=0.05, format="csr", random_state=1, dtype=np.float64)
+    y = rng.integers(0, 3, size=200)
+    auto = LinearModel("multiclass", 3, C=3.0).fit(X, y)
+    assert auto._estimators.solver == "newton-cg"
+    lbfgs = LinearModel("multiclass", 3, C=3.0, solver="lbfgs", max_iter=2000).fit(X, y)
+    np.testing.assert_allclose(auto.predict_proba(X), lbfgs.predict_proba(X), atol=1e-2)  # same optimum, tol 1e-4
+    assert LinearModel("multiclass", 3).fit(X.toarray(), y)._estimators.solver == "lbfgs"

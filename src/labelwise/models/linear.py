@@ -48,21 +48,27 @@ class LinearModel:
     class_weight: None or "balanced".
     smoothing: pseudo-count for classes/labels the model cannot fit yet (a class never seen gets a small
         probability instead of exactly zero, a label never positive gets its smoothed frequency).
+    solver: scikit-learn's solver, or "auto": newton-cg for sparse input (TF-IDF, stacked views), where it
+        converges in a few Newton steps (trec6, 1,000 × 58k stacked features: 0.47 s against lbfgs' 2.5 s,
+        same test accuracy), and lbfgs for dense embeddings.
     """
 
     def __init__(self, task: str = "multiclass", n_classes: int = 2, *, C: float = 1.0, warm_start: bool = False,
                  class_weight: str | None = None, max_iter: int = 300, smoothing: float = 1.0,
-                 temperature: float = 1.0, seed: int = 0):
+                 temperature: float = 1.0, seed: int = 0, solver: str = "auto"):
         self.task, self.n_classes, self.C, self.warm_start = task, n_classes, C, warm_start
         self.class_weight, self.max_iter, self.smoothing = class_weight, max_iter, smoothing
-        self.temperature, self.seed = temperature, seed
+        self.temperature, self.seed, self.solver = temperature, seed, solver
         self._estimators: dict[int, LogisticRegression] | LogisticRegression | None = None
         self._constant: np.ndarray | None = None
         self.classes_ = np.arange(n_classes)
 
-    def _new_lr(self) -> LogisticRegression:
+    def _new_lr(self, X: ArrayLike) -> LogisticRegression:
+        solver = getattr(self, "solver", "auto")  # models pickled before the option existed
+        if solver == "auto":
+            solver = "newton-cg" if sparse.issparse(X) else "lbfgs"
         return LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight=self.class_weight,
-                                  warm_start=self.warm_start, random_state=self.seed)
+                                  warm_start=self.warm_start, random_state=self.seed, solver=solver)
 
     def fit(self, X: ArrayLike, y: np.ndarray) -> LinearModel:
         y = _check_xy(X, y, self.task, self.n_classes)
@@ -85,7 +91,7 @@ class LinearModel:
             return
         lr = self._estimators if isinstance(self._estimators, LogisticRegression) else None
         if lr is None or not self.warm_start or not np.array_equal(getattr(lr, "classes_", []), seen):
-            lr = self._new_lr()
+            lr = self._new_lr(X)
         lr.fit(X, y)
         self._estimators = lr
 
@@ -97,7 +103,7 @@ class LinearModel:
         estimators: dict[int, LogisticRegression] = {}
         for j in np.flatnonzero((positives > 0) & (positives < n)):
             lr = previous.get(int(j)) if self.warm_start else None
-            lr = lr or self._new_lr()
+            lr = lr or self._new_lr(X)
             lr.fit(X, Y[:, j])
             estimators[int(j)] = lr
         self._estimators = estimators
