@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from labelwise.strategies.diversity import kmeans_cold_start
+from labelwise.strategies.multilabel import multilabel_uncertainty
 from labelwise.strategies.registry import (
     QueryContext,
     QueryStrategy,
@@ -26,7 +27,6 @@ from labelwise.strategies.registry import (
     available_strategies,
     register_strategy,
 )
-from labelwise.strategies.multilabel import multilabel_uncertainty
 from labelwise.strategies.uncertainty import entropy, least_confidence, margin
 
 SCORERS = {"margin": margin, "lc": least_confidence, "ent": entropy,
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--pool-size", type=int, default=6000)
     ap.add_argument("--model-options", default="{}", help="JSON, e.g. '{\"C\": 1}'")
+    ap.add_argument("--featurizer-options", default="{}", help="JSON, e.g. '{\"tfidf_weight\": 2}'")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
 
@@ -112,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     test = load_corpus(DATASETS / args.dataset / "test.jsonl", **kw)
     t0 = time.perf_counter()
     res = simulate(train, test, model=args.model, strategies=["random", *names], seeds=args.seeds,
-                   pool_size=args.pool_size, model_options=json.loads(args.model_options))
+                   pool_size=args.pool_size, model_options=json.loads(args.model_options),
+                   featurizer_options=json.loads(args.featurizer_options))
     print(f"# {args.dataset} model={res['model']} opts={args.model_options} {time.perf_counter() - t0:.0f}s")
     print("\n".join(summarize(res)), flush=True)
     if args.out:
