@@ -21,10 +21,10 @@ from pathlib import Path
 from _common import DATASETS, write_section
 
 
-def run_simulate(out: Path, backend: str, seeds: int, budget: int) -> tuple[dict, float]:
+def run_simulate(out: Path, backend: str, seeds: int, budget: int, model: str) -> tuple[dict, float]:
     args = [sys.executable, "-m", "labelwise.cli.main", "simulate",
             "--train", str(DATASETS / "trec6" / "train.jsonl"), "--test", str(DATASETS / "trec6" / "test.jsonl"),
-            "--model", "minilm-lr", "--embedding-backend", backend, "--seeds", str(seeds),
+            "--model", model, "--embedding-backend", backend, "--seeds", str(seeds),
             "--budget", str(budget), "--pool-size", "6000", "--out", str(out), "--quiet"]
     start = time.perf_counter()
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
@@ -35,18 +35,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budget", type=int, default=1000)
+    parser.add_argument("--model", default="auto", help="simulate's --model (auto: minilm-tfidf-lr for English)")
     args = parser.parse_args()
     rows, timings = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for backend in ("onnx", "torch"):
-            run_simulate(Path(tmp) / f"warm-{backend}", backend, 1, 100)  # fills the embedding cache
-            results, seconds = run_simulate(Path(tmp) / backend, backend, args.seeds, args.budget)
+            run_simulate(Path(tmp) / f"warm-{backend}", backend, 1, 100, args.model)  # fills the embedding cache
+            results, seconds = run_simulate(Path(tmp) / backend, backend, args.seeds, args.budget, args.model)
             timings[backend] = seconds
             for name, sv in results["savings"].items():
                 curve = results["curves"][name]
                 rows.append((backend, name, curve["mean"][-1], curve["std"][-1], sv["savings"], curve["auc"]))
             print(f"{backend}: {seconds:.0f} s", flush=True)
-    lines = [f"trec6, minilm-lr, pool 6000, initial 50, batch 50, budget {args.budget}, {args.seeds} seeds, "
+    lines = [f"trec6, --model {args.model}, pool 6000, initial 50, batch 50, budget {args.budget}, {args.seeds} seeds, "
              "strategies random, least-confidence, margin, entropy, default; embeddings cached.", "",
              "| embeddings | wall seconds (whole command) |", "|---|---:|"]
     lines += [f"| {b} | {s:.0f} |" for b, s in timings.items()]

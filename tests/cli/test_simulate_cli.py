@@ -42,6 +42,21 @@ def test_simulate_writes_the_results_contract(tmp_path, datasets_dir, capsys):
     assert "random" in capsys.readouterr().out
 
 
+def test_simulate_default_english_model_with_an_embedding_backend(tmp_path, datasets_dir):
+    """auto picks the stacked MiniLM + TF-IDF view for English; --embedding-backend reaches its MiniLM part."""
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    _slice(datasets_dir / "trec6" / "train.jsonl", train, 120)
+    _slice(datasets_dir / "trec6" / "test.jsonl", test, 40)
+    out = tmp_path / "run"
+    code = main(["simulate", "--train", str(train), "--test", str(test), "--embedding-backend", "onnx",
+                 "--strategies", "default", "--initial", "20", "--batch", "20", "--budget", "60", "--seeds", "1",
+                 "--out", str(out), "--quiet"])
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["model"] == "minilm-tfidf-lr"
+    assert results["curves"]["default"]["labels"] == [20, 40, 60]
+
+
 def test_simulate_same_initial_sample_for_every_strategy(tmp_path, datasets_dir):
     train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
     _slice(datasets_dir / "trec6" / "train.jsonl", train, 300)
