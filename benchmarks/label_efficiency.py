@@ -140,7 +140,7 @@ def run_dataset(name: str, task: str, seeds: int, pool_size: int, with_smalltext
     if with_smalltext and task == "multiclass":
         from labelwise.features import make_featurizer
 
-        spec = resolve_model("auto", train.texts)
+        spec = resolve_model("auto", train.texts, train.task)
         label_set = res["settings"]["labels"]
         index = {label: i for i, label in enumerate(label_set)}
         rows = pool_rows(len(train), pool_size)

@@ -29,7 +29,7 @@ def ratios(name: str, seeds: int) -> np.ndarray:
     train = load_corpus(datasets_dir() / name / "train.jsonl", task="multilabel", require_labels=True)
     rows = np.sort(np.random.default_rng(12345).choice(len(train), size=min(6000, len(train)), replace=False))
     train = train.subset(rows)
-    spec = resolve_model("auto", train.texts)
+    spec = resolve_model("auto", train.texts, "multilabel")
     X = make_featurizer(spec.features).fit_transform(train.texts)
     Y = train.label_matrix()
     out = np.zeros((seeds, len(SIZES)))

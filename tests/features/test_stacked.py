@@ -55,3 +55,11 @@ def test_registered_as_a_featurizer_and_a_model_name(tmp_path):
     assert spec.features == "minilm-tfidf" and spec.classifier_options["C"] > 0
     with pytest.raises(ValueError, match="no option"):
         make_featurizer("minilm-tfidf", weight=2.0)
+
+
+def test_auto_stacks_tfidf_for_english_single_label_only():
+    english = ["What is the capital of France?", "Stocks rally on strong earnings"]
+    assert resolve_model("auto", english).name == "minilm-tfidf-lr"
+    assert resolve_model("auto", english, "multilabel").name == "minilm-lr"  # one-vs-rest: L fits per round
+    assert resolve_model("auto", ["今天股市大涨", "中国队夺冠"], "multilabel").features in {"e5", "tfidf"}
+    assert resolve_model("minilm-tfidf-lr", english, "multilabel").name == "minilm-tfidf-lr"  # asked for: kept

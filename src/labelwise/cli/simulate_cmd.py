@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
                 from labelwise.loop import resolve_model
 
                 backend = {"backend": args.embedding_backend}
-                stacked = resolve_model(args.model, train.texts).features.endswith("-tfidf")
+                stacked = resolve_model(args.model, train.texts, train.task).features.endswith("-tfidf")
                 featurizer_options = {"embedding_options": backend} if stacked else backend
             results = simulate(train, test, model=args.model, strategies=strategies, initial=initial,
                                batch=batch, budget=budget, seeds=args.seeds, pool_size=args.pool_size,

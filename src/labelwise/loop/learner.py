@@ -62,7 +62,7 @@ class ActiveLearner:
         if features is not None and features.shape[0] != len(corpus):
             raise ValueError(f"features has {features.shape[0]} rows for a corpus of {len(corpus)}")
         self.corpus = corpus
-        self.spec: ModelSpec = resolve_model(model, corpus.texts)
+        self.spec: ModelSpec = resolve_model(model, corpus.texts, corpus.task)
         self.strategy_name = strategy
         self.strategy = get_strategy(strategy)
         self.retrain_every, self.refit, self.seed = retrain_every, refit, seed

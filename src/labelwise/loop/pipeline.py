@@ -25,12 +25,20 @@ class ModelSpec:
     classifier_options: dict = field(default_factory=dict)
 
 
-def resolve_model(name: str, texts: Sequence[str] = ()) -> ModelSpec:
-    """Turn a model name into a spec; "auto" picks the featurizer for the texts' language."""
+def resolve_model(name: str, texts: Sequence[str] = (), task: str = "multiclass") -> ModelSpec:
+    """Turn a model name into a spec; "auto" picks the featurizer for the texts' language.
+
+    For multi-label tasks "auto" keeps plain sentence embeddings where the stacked view would be chosen: one-vs-rest
+    fits one model per label, so the sparse stacked view costs about L times more per round there, and its gain
+    was measured on single-label tasks only (docs/label-efficiency.md).
+    """
     if name == "auto":
         from labelwise.features import default_featurizer_for
 
-        name = f"{default_featurizer_for(texts)}-lr"
+        features = default_featurizer_for(texts)
+        if task == "multilabel" and features.endswith("-tfidf"):
+            features = features.removesuffix("-tfidf")
+        name = f"{features}-lr"
     features, sep, classifier = name.rpartition("-")
     if not sep or classifier != "lr" or features not in _CLASSIFIER_DEFAULTS:
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")

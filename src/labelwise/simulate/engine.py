@@ -100,7 +100,7 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
     if budget > len(train):
         raise ValueError(f"budget {budget} is larger than the pool ({len(train)} texts)")
     schedule = label_schedule(initial, batch, budget)
-    spec = resolve_model(model, train.texts)
+    spec = resolve_model(model, train.texts, train.task)
 
     progress.on_start(len(strategies) * seeds * len(schedule) + 2)
     progress.on_step(f"featurizing with {spec.features}")
