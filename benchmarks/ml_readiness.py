@@ -24,7 +24,7 @@ def ratios(name: str, seeds: int) -> np.ndarray:
     from labelwise.features import make_featurizer
     from labelwise.loop import resolve_model
     from labelwise.models import LinearModel
-    from labelwise.strategies.registry import predicted_cardinality
+    from labelwise.strategies.multilabel import predicted_cardinality
 
     train = load_corpus(datasets_dir() / name / "train.jsonl", task="multilabel", require_labels=True)
     rows = np.sort(np.random.default_rng(12345).choice(len(train), size=min(6000, len(train)), replace=False))

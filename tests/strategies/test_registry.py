@@ -12,7 +12,7 @@ from labelwise.strategies import (
     margin,
     select,
 )
-from labelwise.strategies.registry import predicted_cardinality
+from labelwise.strategies.multilabel import predicted_cardinality
 
 RNG = np.random.default_rng(0)
 N = 120

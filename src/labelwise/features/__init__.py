@@ -20,24 +20,23 @@ from labelwise.features.stacked import StackedFeaturizer
 from labelwise.features.tfidf import TfidfFeaturizer
 
 
-def _minilm_tfidf(*, tfidf_weight: float = 1.0, embedding_options: dict | None = None,
-                  tfidf_options: dict | None = None) -> StackedFeaturizer:
-    return StackedFeaturizer(embedding="minilm", tfidf_weight=tfidf_weight, embedding_options=embedding_options,
-                             tfidf_options=tfidf_options)
+def _stacked(embedding: str) -> Callable[..., StackedFeaturizer]:
+    """The factory registered as ``f"{embedding}-tfidf"``: a :class:`StackedFeaturizer` over that embedding."""
 
+    def factory(*, tfidf_weight: float = 1.0, embedding_options: dict | None = None,
+                tfidf_options: dict | None = None) -> StackedFeaturizer:
+        return StackedFeaturizer(embedding=embedding, tfidf_weight=tfidf_weight,
+                                 embedding_options=embedding_options, tfidf_options=tfidf_options)
 
-def _e5_tfidf(*, tfidf_weight: float = 1.0, embedding_options: dict | None = None,
-              tfidf_options: dict | None = None) -> StackedFeaturizer:
-    return StackedFeaturizer(embedding="e5", tfidf_weight=tfidf_weight, embedding_options=embedding_options,
-                             tfidf_options=tfidf_options)
+    return factory
 
 
 FEATURIZERS: dict[str, Callable[..., Featurizer]] = {
     "tfidf": TfidfFeaturizer,
     "minilm": EmbeddingFeaturizer,
     "e5": E5Featurizer,
-    "minilm-tfidf": _minilm_tfidf,
-    "e5-tfidf": _e5_tfidf,
+    "minilm-tfidf": _stacked("minilm"),
+    "e5-tfidf": _stacked("e5"),
 }
 
 

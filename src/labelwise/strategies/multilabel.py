@@ -86,3 +86,13 @@ def multilabel_cardinality(P: np.ndarray, *, labeled_cardinality: float, weight:
         return np.zeros(0, dtype=np.float64)
     mismatch = np.abs(P.sum(axis=1) - c) / max(c, L - c)
     return weight * u.mean(axis=1) + (1.0 - weight) * mismatch
+
+
+def predicted_cardinality(P: np.ndarray, *, threshold: float = 0.5) -> float:
+    """Mean number of labels per row a multi-label model predicts: ``mean_i #{j : P[i, j] > threshold}``.
+
+    P: (n, L) per-label probabilities. 0.0 for an empty pool. Used by the multi-label ``default`` strategy's
+    readiness gate (:func:`labelwise.strategies.registry.make_default_strategy`).
+    """
+    P = np.asarray(P)
+    return float(np.count_nonzero(threshold < P) / P.shape[0]) if P.shape[0] else 0.0

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from .batch_bald import batch_bald
 from .committee import bald, mean_kl, vote_entropy
 from .diversity import coreset, diverse_top, kmeans_cold_start
-from .multilabel import multilabel_cardinality, multilabel_uncertainty
+from .multilabel import multilabel_cardinality, multilabel_uncertainty, predicted_cardinality
 from .selection import as_count, select
 from .uncertainty import entropy, interval_window, least_confidence, margin, probability_interval
 
@@ -302,12 +302,6 @@ def _coreset_factory() -> QueryStrategy:
     return QueryStrategy(
         "coreset", frozenset({"embeddings", "labeled_embeddings"}), _BOTH, run, "greedy k-center core-set"
     )
-
-
-def predicted_cardinality(P: np.ndarray, *, threshold: float = 0.5) -> float:
-    """Mean number of labels per row that a multi-label model predicts: ``mean_i #{j : P[i, j] > threshold}``."""
-    P = np.asarray(P)
-    return float(np.count_nonzero(threshold < P) / P.shape[0]) if P.shape[0] else 0.0
 
 
 def make_default_strategy(
