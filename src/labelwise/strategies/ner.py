@@ -85,9 +85,9 @@ def _per_token(P: np.ndarray, reduce: Callable[[np.ndarray], np.ndarray]) -> np.
     """``reduce`` over the tag axis of ``P`` -> ``(n, T)`` in ``P``'s dtype, block by block.
 
     ``reduce`` gets a contiguous ``(K, m)`` slab (tags x tokens) and returns ``(m,)``. NumPy reduces a short
-    last axis (K = 9) one token at a time (``P.max(axis=2)``: ~0.25 s per 100,000 x 60 x 9 whatever the
-    dtype); transposing cache-sized blocks first lets it run along the tokens with SIMD: ~4-8x faster, the
-    same values (no change of dtype).
+    last axis (K = 9) one token at a time (``P.max(axis=2)``, whatever the dtype); transposing cache-sized
+    blocks first lets it run along the tokens with SIMD: the same values (no change of dtype), faster
+    (benchmarks/ner_scoring_speed.py; the runs before and after are in benchmarks/RESULTS.md).
     """
     n, T, K = P.shape
     flat = P.reshape(n * T, K)
