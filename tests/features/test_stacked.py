@@ -63,3 +63,8 @@ def test_auto_stacks_tfidf_for_english_single_label_only():
     assert resolve_model("auto", english, "multilabel").name == "minilm-lr"  # one-vs-rest: L fits per round
     assert resolve_model("auto", ["今天股市大涨", "中国队夺冠"], "multilabel").features in {"e5", "tfidf"}
     assert resolve_model("minilm-tfidf-lr", english, "multilabel").name == "minilm-tfidf-lr"  # asked for: kept
+
+
+def test_backend_option_reaches_the_embedding_part(tmp_path):
+    f = make_featurizer("minilm-tfidf", backend="onnx", embedding_options={"cache_dir": tmp_path})
+    assert f.embedder.backend == "onnx"

@@ -98,13 +98,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             from labelwise.simulate import simulate
 
-            featurizer_options = None
-            if args.embedding_backend:
-                from labelwise.loop import resolve_model
-
-                backend = {"backend": args.embedding_backend}
-                stacked = resolve_model(args.model, train.texts, train.task).features.endswith("-tfidf")
-                featurizer_options = {"embedding_options": backend} if stacked else backend
+            featurizer_options = {"backend": args.embedding_backend} if args.embedding_backend else None
             results = simulate(train, test, model=args.model, strategies=strategies, initial=initial,
                                batch=batch, budget=budget, seeds=args.seeds, pool_size=args.pool_size,
                                refit=args.refit, progress=progress, featurizer_options=featurizer_options)

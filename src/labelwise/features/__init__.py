@@ -24,9 +24,11 @@ def _stacked(embedding: str) -> Callable[..., StackedFeaturizer]:
     """The factory registered as ``f"{embedding}-tfidf"``: a :class:`StackedFeaturizer` over that embedding."""
 
     def factory(*, tfidf_weight: float = 1.0, embedding_options: dict | None = None,
-                tfidf_options: dict | None = None) -> StackedFeaturizer:
+                tfidf_options: dict | None = None, backend: str | None = None) -> StackedFeaturizer:
+        # backend: the embedding's engine, accepted here as for "minilm" so callers need not know the view is stacked
+        options = {**(embedding_options or {}), **({"backend": backend} if backend is not None else {})}
         return StackedFeaturizer(embedding=embedding, tfidf_weight=tfidf_weight,
-                                 embedding_options=embedding_options, tfidf_options=tfidf_options)
+                                 embedding_options=options, tfidf_options=tfidf_options)
 
     return factory
 
