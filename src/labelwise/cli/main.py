@@ -8,7 +8,7 @@ import sys
 
 # (module under labelwise.cli, its subcommands). Each module has `register(subparsers)`; the handlers it sets
 # with `set_defaults(handler=...)` take the parsed args and return an exit code.
-_COMMAND_MODULES = ("simulate_cmd", "app_cmd", "noise_cmd")
+_COMMAND_MODULES = ("simulate_cmd", "app_cmd", "noise_cmd", "cache_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:
