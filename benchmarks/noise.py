@@ -14,7 +14,7 @@ Detection methods, all on the same noisy labels:
   entries used; MiniLM is English-only), and cleanlab's best filter on those probabilities picked with
   hindsight;
 - naive: flag where the reference model's out-of-fold prediction differs from the label;
-- labelwise: ``labelwise.noise.check_labels`` defaults (the ensemble, two rounds, low_self_confidence).
+- labelwise: ``labelwise.noise.check_labels`` defaults (the ensemble, two rounds, filter auto).
 Then test accuracy of the reference model trained on (a) noisy, (b) labelwise issues removed, (c) labelwise
 issues corrected by the suggestion, (c') the labels ``labelwise.noise.fix_labels`` gives with --fix (the
 check-labels ``--cleaned`` default: correct confident suggestions, drop the other flagged texts), (d) clean
@@ -32,6 +32,7 @@ import json
 import shlex
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ from labelwise.data import Corpus, load_corpus  # noqa: E402
 from labelwise.features import is_cjk, make_featurizer  # noqa: E402
 from labelwise.models import LinearModel  # noqa: E402
 from labelwise.noise import (  # noqa: E402
-    FILTERS,
+    CLEANLAB_FILTERS,
     FIXES,
     MIN_CONFIDENCE,
     check_labels,
@@ -154,7 +155,7 @@ def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.
     t_ref = time.perf_counter() - t
     det = {"cleanlab default": prf(find_label_issues(noisy, P_ref, filter_by="prune_by_noise_rate"), flip),
            "naive (model disagrees)": prf(P_ref.argmax(axis=1) != noisy, flip)}
-    best = max(FILTERS, key=lambda fb: prf(find_label_issues(noisy, P_ref, filter_by=fb), flip)[2])
+    best = max(CLEANLAB_FILTERS, key=lambda fb: prf(find_label_issues(noisy, P_ref, filter_by=fb), flip)[2])
     det[f"cleanlab best filter ({best})"] = prf(find_label_issues(noisy, P_ref, filter_by=best), flip)
     corpus = Corpus(ids=list(range(len(y))), texts=train.texts, labels=[label_set[k] for k in noisy],
                     label_set=label_set)
@@ -176,7 +177,8 @@ def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.
     return {"dataset": name, "n": len(y), "kind": kind, "rate": rate, "seed": seed, "detection": det,
             "accuracy": acc, "fix": {"fix": fix, "min_confidence": min_confidence, "relabeled":
                                      int((fixed != noisy).sum()), "dropped": int((~keep).sum())},
-            "seconds": {"reference oof": t_ref, "labelwise": t_lw}, "labelwise_model": check.model}
+            "seconds": {"reference oof": t_ref, "labelwise": t_lw}, "labelwise_model": check.model,
+            "labelwise_filter": check.summary["filter_by"]}
 
 
 def summarize(draws: list[dict], fix: str) -> dict:
@@ -207,7 +209,8 @@ def summarize(draws: list[dict], fix: str) -> dict:
             "recovered": recovered, "recovered_per_draw": per_draw, "fix": fix,
             "min_confidence": first["fix"]["min_confidence"],
             "seconds": float(np.mean([d["seconds"]["labelwise"] for d in draws])),
-            "labelwise_model": first["labelwise_model"]}
+            "labelwise_model": first["labelwise_model"],
+            "labelwise_filters": dict(Counter(d.get("labelwise_filter", "?") for d in draws))}
 
 
 ABLATION = ["minilm-lr C=1", "minilm-lr", "minilm-knn", "tfidf-lr", "minilm-lr+minilm-knn",
@@ -266,6 +269,10 @@ def render(rows: list[dict], timing: dict | None, ablation: list[dict] | None = 
             for method, (p, rec, f1) in r["detection"].items():
                 lines.append(f"| {r['dataset']} ({r['n']}) | {r['kind']} {r['rate']:.0%} | {method} | {p:.3f} | "
                              f"{rec:.3f} | {f1:.3f} | {r['f1_sd'][method]:.3f} |")
+        chosen = "; ".join(f"{r['dataset']} {r['kind']} {r['rate']:.0%}: "
+                           + ", ".join(f"{f} {k}/{r['seeds']}" for f, k in r.get("labelwise_filters", {}).items())
+                           for r in rows)
+        lines += ["", f"Filter that labelwise's `filter_by=\"auto\"` chose (draws): {chosen}."]
         fix = rows[0]["fix"]
         refs = ", ".join(dict.fromkeys(f"{r['dataset']} {r.get('reference', '?')}+LR" for r in rows))
         lines += ["", f"Test accuracy of the reference model ({refs}) trained on each "

@@ -11,9 +11,11 @@ from labelwise.noise import (
     find_token_label_issues,
     get_label_quality_scores,
     get_token_label_quality_scores,
+    largest_flip_rate,
     multilabel_suggestions,
     noise_summary,
     out_of_fold_proba,
+    resolve_filter,
 )
 
 # thresholds: class 0 = mean(.9, .8, .2) = .633, class 1 = mean(.9, .8, .7) = .8; row 2 is confidently class 1,
@@ -31,6 +33,32 @@ def test_hand_computed_confident_joint_summary():
     assert estimated_num_issues(LABELS, PROBS) == 1
     assert find_label_issues(LABELS, PROBS).tolist() == [False, False, True, False, False, False]
     np.testing.assert_allclose(get_label_quality_scores(LABELS, PROBS), [0.9, 0.8, 0.2, 0.9, 0.8, 0.7])
+
+
+def test_auto_filter_switches_to_per_cell_pruning_when_one_pair_carries_the_noise():
+    # LABELS / PROBS: joint [[2, 1], [0, 3]] -> a third of class 0's labels belong to class 1
+    assert largest_flip_rate(LABELS, PROBS) == pytest.approx(1 / 3)
+    assert resolve_filter(LABELS, PROBS) == "both"
+    # 10 texts per class, one of class 0's confidently class 1 -> joint [[9, 1], [0, 10]], rate 0.1
+    y = np.repeat([0, 1], 10)
+    P = np.where(y[:, None] == np.arange(2), 0.9, 0.1)
+    P[3] = [0.1, 0.9]
+    assert largest_flip_rate(y, P) == pytest.approx(0.1)
+    assert resolve_filter(y, P) == "low_self_confidence"
+    assert resolve_filter(y, P, "prune_by_class") == "prune_by_class"  # explicit filters pass through
+    assert np.flatnonzero(find_label_issues(y, P)).tolist() == [3]
+    # a clean-looking set: no flips at all
+    assert largest_flip_rate(y, np.where(y[:, None] == np.arange(2), 0.9, 0.1)) == 0.0
+    with pytest.raises(ValueError, match="unknown filter_by"):
+        resolve_filter(y, P, "magic")
+
+
+def test_auto_filter_is_the_resolved_cleanlab_filter():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 300)
+    P = rng.dirichlet(np.ones(3), 300)
+    chosen = resolve_filter(y, P)
+    np.testing.assert_array_equal(find_label_issues(y, P), find_label_issues(y, P, filter_by=chosen))
 
 
 def test_num_issues_override_and_bad_filter():

@@ -35,8 +35,9 @@ def register(subparsers) -> None:
     p.add_argument("--repeats", type=_positive, default=1, help="repeated K-fold splits, averaged (default 1)")
     p.add_argument("--rounds", type=int, choices=[1, 2], default=None,
                    help="2: refit without the first round's issues (multiclass default from 2,000 records); 1: one pass")
-    p.add_argument("--filter-by", default="low_self_confidence",
-                   help="cleanlab filter for multiclass (default low_self_confidence; e.g. prune_by_noise_rate)")
+    p.add_argument("--filter-by", default="auto",
+                   help="cleanlab filter for multiclass (default auto: low_self_confidence, or both when one class "
+                        "pair carries much of the estimated noise; e.g. prune_by_noise_rate)")
     p.add_argument("--hierarchy-sep", default="/",
                    help="separator of two-level labels like sports/football (default '/'; '' for flat labels)")
     p.add_argument("--seed", type=int, default=0)

@@ -11,6 +11,7 @@ correct, drop, or correct only confident suggestions), :mod:`pipeline` (featuriz
 from labelwise.noise.activelab import RelabelRanking, rank_to_relabel
 from labelwise.noise.clean import FIXES, MIN_CONFIDENCE, cleaned_records, fix_labels
 from labelwise.noise.issues import (
+    CLEANLAB_FILTERS,
     FILTERS,
     NoiseSummary,
     confident_joint,
@@ -21,8 +22,10 @@ from labelwise.noise.issues import (
     get_label_quality_scores,
     get_multilabel_quality_scores,
     get_token_label_quality_scores,
+    largest_flip_rate,
     multilabel_suggestions,
     noise_summary,
+    resolve_filter,
 )
 from labelwise.noise.multiannotator import (
     active_learning_scores,
@@ -42,11 +45,11 @@ from labelwise.noise.pipeline import (
 )
 
 __all__ = [
-    "FILTERS", "FIXES", "MIN_CONFIDENCE", "LabelCheck", "NoiseSummary", "RelabelRanking", "active_learning_scores", "annotation_matrix",
+    "CLEANLAB_FILTERS", "FILTERS", "FIXES", "MIN_CONFIDENCE", "LabelCheck", "NoiseSummary", "RelabelRanking", "active_learning_scores", "annotation_matrix",
     "check_labels", "choose_to_relabel", "cleaned_records", "confident_joint", "ensemble_out_of_fold_proba", "estimated_num_issues",
     "find_label_issues", "find_multilabel_issues", "find_token_label_issues", "fix_labels", "fold_assignments",
     "get_label_quality_scores", "get_multilabel_quality_scores", "get_token_label_quality_scores",
-    "label_quality_multiannotator", "majority_vote", "multiclass_result", "multilabel_suggestions",
+    "label_quality_multiannotator", "largest_flip_rate", "majority_vote", "multiclass_result", "multilabel_suggestions",
     "noise_summary", "out_of_fold_proba", "out_of_fold_token_proba", "parse_model", "rank_label_issues",
-    "rank_to_relabel",
+    "rank_to_relabel", "resolve_filter",
 ]

@@ -168,7 +168,8 @@ def ensemble_out_of_fold_proba(
         # when the first model is weak (200 texts: it drops most true flips from the flagged set)
         pred = current if pred is None else (pred + current) / 2
         if r + 1 < rounds:
-            train_mask = ~issues.find_label_issues(y, pred)
+            # the first round always leaves out the lowest self-confidence examples (measured that way)
+            train_mask = ~issues.find_label_issues(y, pred, filter_by="low_self_confidence")
     assert pred is not None
     return pred
 
@@ -220,7 +221,7 @@ def check_labels(
     repeats: int = 1,
     rounds: int | None = None,
     seed: int = 0,
-    filter_by: str = "low_self_confidence",
+    filter_by: str = "auto",
     featurizer_options: Mapping[str, Mapping[str, Any]] | None = None,
     views: Mapping[str, Any] | None = None,
     hierarchy_sep: str | None = hierarchy.SEPARATOR,
@@ -256,17 +257,18 @@ def check_labels(
 
 
 def multiclass_result(corpus: Corpus, pred_probs: np.ndarray, *, model: str = "given",
-                      filter_by: str = "low_self_confidence",
+                      filter_by: str = "auto",
                       hierarchy_sep: str | None = hierarchy.SEPARATOR) -> LabelCheck:
     """Records and summary from out-of-fold probabilities (n, C) of a multiclass corpus."""
     label_set = list(corpus.label_set)
     y = corpus.label_matrix()
     quality = issues.get_label_quality_scores(y, pred_probs)
-    mask = issues.find_label_issues(y, pred_probs, filter_by=filter_by)
+    chosen = issues.resolve_filter(y, pred_probs, filter_by)
+    mask = issues.find_label_issues(y, pred_probs, filter_by=chosen)
     suggested = pred_probs.argmax(axis=1)
     summary: dict[str, Any] = {
         "task": "multiclass", "model": model, "n": len(y), "n_issues": int(mask.sum()),
-        "filter_by": filter_by,
+        "filter_by": chosen,
         "levels": {"label": _level_stats(y, pred_probs, label_set)},
     }
     top_issue = None
