@@ -2,8 +2,11 @@
 
     OMP_NUM_THREADS=1 python benchmarks/le_tune.py --dataset trec6 --variants margin,dflt,dflt-c3 [--seeds 5]
 
-Variant names are parsed by :func:`variant`: ``dflt[-<score>][-c<candidates>][-k<cold factor>][-r<random %>]``
-(score: margin | lc | ent | mlmax | mlmean; defaults: margin, c10, k2, r0), or any registered strategy name. Prints per variant
+Variant names are parsed by :func:`variant`: ``dflt[-<score>][-c<candidates>][-k<cold factor>][-r<random %>][-d<diverse until>]``
+(score: margin | lc | ent | mlmax | mlmean; defaults: margin, c10, k2, r0, d = always: diverse batches only while
+fewer than ``d`` × batch texts are labeled, plain top-n after; ``cr``: the cold-start batch is random, not k-means,
+once there is a model; ``ch``: half k-means, half random
+then; ``cs``: one random member of each k-means cluster instead of the one nearest its centroid), or any registered strategy name. Prints per variant
 the savings, the area under the mean curve and the worst gap to random (mean over seeds) over the curve.
 """
 
@@ -36,28 +39,48 @@ DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 
 
 def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor: float = 2.0,
-              random_share: float = 0.0, name: str = "variant") -> QueryStrategy:
+              random_share: float = 0.0, diverse_until: float = float("inf"), cold_random: bool = False,
+              cold_stratified: bool = False, cold_half: bool = False,
+              name: str = "variant") -> QueryStrategy:
     """Cold start by k-means below ``cold_start_factor * n`` labels, then ``score`` with a diverse batch of
-    ``candidates * n`` top candidates; ``random_share`` of each batch drawn uniformly from the rest."""
+    ``candidates * n`` top candidates while fewer than ``diverse_until * n`` are labeled (plain top-n after);
+    ``random_share`` of each batch drawn uniformly from the rest."""
     fn = SCORERS[score]
 
     def run(ctx: QueryContext, n: int, seconds: dict[str, float]):
         rng = ctx.rng()
         if ctx.proba is None or ctx.n_labeled < cold_start_factor * n:
-            if ctx.embeddings is not None:
+            if ctx.embeddings is not None and cold_half and ctx.proba is not None:
+                reps = kmeans_cold_start(ctx.embeddings, n // 2, seed=rng)
+                rest = np.setdiff1d(np.arange(ctx.pool_size()), reps)
+                return np.concatenate([reps, rng.choice(rest, size=n - len(reps), replace=False)]), None
+            if ctx.embeddings is not None and cold_stratified:
+                return cluster_stratified(ctx.embeddings, n, rng), None
+            if ctx.embeddings is not None and not (cold_random and ctx.proba is not None):
                 return kmeans_cold_start(ctx.embeddings, n, seed=rng), None
             return rng.choice(ctx.pool_size(), size=n, replace=False), None
         t = time.perf_counter()
         s = fn(ctx.proba)
         seconds["score"] = time.perf_counter() - t
         k_rand = int(round(random_share * n))
-        picks = _pick(s, ctx, n - k_rand, diverse=candidates > 1, candidates=candidates)
+        diverse = candidates > 1 and ctx.n_labeled < diverse_until * n
+        picks = _pick(s, ctx, n - k_rand, diverse=diverse, candidates=candidates)
         if k_rand:
             rest = np.setdiff1d(np.arange(ctx.pool_size()), picks)
             picks = np.concatenate([picks, rng.choice(rest, size=k_rand, replace=False)])
         return picks, s
 
     return QueryStrategy(name, frozenset({"proba", "embeddings"}), frozenset({"multiclass", "multilabel"}), run)
+
+
+def cluster_stratified(X, n: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means with k = n over the pool, then one uniformly random member of each cluster."""
+    from sklearn.cluster import KMeans
+
+    labels = KMeans(n_clusters=n, n_init=1, random_state=int(rng.integers(2**31))).fit_predict(X)
+    order = rng.permutation(len(labels))
+    _, first = np.unique(labels[order], return_index=True)
+    return order[first]
 
 
 def variant(name: str) -> str:
@@ -74,6 +97,14 @@ def variant(name: str) -> str:
             opts["cold_start_factor"] = float(m[1])
         elif m := re.fullmatch(r"r(\d+)", part):
             opts["random_share"] = int(m[1]) / 100
+        elif part == "cr":
+            opts["cold_random"] = True
+        elif part == "ch":
+            opts["cold_half"] = True
+        elif part == "cs":
+            opts["cold_stratified"] = True
+        elif m := re.fullmatch(r"d([\d.]+)", part):
+            opts["diverse_until"] = float(m[1])
         else:
             raise SystemExit(f"cannot parse variant part {part!r} of {name!r}")
     register_strategy(name, lambda o=opts, n=name: composite(name=n, **o))

@@ -121,6 +121,25 @@ def test_default_cold_starts_then_uses_diverse_margin():
     np.testing.assert_array_equal(eager(cold, 10), select(margin(PROBA), 10, cold.rng()))
 
 
+def test_default_binary_batches_stop_spreading_out_after_four_batches():
+    binary = RNG.dirichlet(np.ones(2), size=N)
+    strategy = get_strategy("default")
+    early = QueryContext(proba=binary, embeddings=X, n_labeled=30, seed=5)  # 2 * 10 <= 30 < 4 * 10
+    diverse = strategy(early, 10)
+    plain = select(margin(binary), 10, early.rng())
+    assert not np.array_equal(np.sort(diverse), np.sort(plain))  # spread out over the top 100
+    assert set(diverse.tolist()) <= set(select(margin(binary), 100, seed=0).tolist())
+    late = QueryContext(proba=binary, embeddings=X, n_labeled=40, seed=5)
+    np.testing.assert_array_equal(strategy(late, 10), plain)
+    # more than two classes stay diverse at any size; so does binary with binary_diverse_until=inf
+    assert not np.array_equal(np.sort(strategy(QueryContext(proba=PROBA, embeddings=X, n_labeled=400, seed=5), 10)),
+                              np.sort(select(margin(PROBA), 10, early.rng())))
+    always = make_default_strategy(binary_diverse_until=float("inf"))
+    np.testing.assert_array_equal(always(late, 10), diverse)
+    with pytest.raises(ValueError, match="binary_diverse_until must be >= 0"):
+        make_default_strategy(binary_diverse_until=-1)
+
+
 def test_default_multilabel_uses_ml_max():
     strategy = get_strategy("default", diverse=False)
     ctx = QueryContext(proba=ML, task="multilabel", n_labeled=500, seed=0)
