@@ -54,12 +54,16 @@ from labelwise.noise import (  # noqa: E402
     ensemble_out_of_fold_proba,
     find_label_issues,
     fix_labels,
+    largest_flip_rate,
     out_of_fold_proba,
     parse_model,
 )
+from labelwise.noise.issues import STRUCTURED_FLIP_RATE  # noqa: E402
 
 DATASETS = datasets_dir()
 SECTION = "## Label noise (check-labels)"
+#: the filters ``filter_by="auto"`` chooses between, plus cleanlab's default for reference
+AUTO_CANDIDATES = ("low_self_confidence", "both", "prune_by_noise_rate")
 SEED_STEP = 7919  # seed s of a setting draws its flips with the setting's seed + s * SEED_STEP
 
 
@@ -164,6 +168,8 @@ def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.
     t_lw = time.perf_counter() - t
     mask = check.is_issue
     det[f"labelwise ({check.model})"] = prf(mask, flip)
+    # what filter_by="auto" decides on: the same probabilities under each candidate filter
+    by_filter = {fb: prf(find_label_issues(noisy, check.pred_probs, filter_by=fb), flip)[2] for fb in AUTO_CANDIDATES}
     corrected, _ = fix_labels(noisy, check.pred_probs, mask, fix="correct")
     fixed, keep = fix_labels(noisy, check.pred_probs, mask, fix=fix, min_confidence=min_confidence)
     acc = {
@@ -178,7 +184,8 @@ def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.
             "accuracy": acc, "fix": {"fix": fix, "min_confidence": min_confidence, "relabeled":
                                      int((fixed != noisy).sum()), "dropped": int((~keep).sum())},
             "seconds": {"reference oof": t_ref, "labelwise": t_lw}, "labelwise_model": check.model,
-            "labelwise_filter": check.summary["filter_by"]}
+            "labelwise_filter": check.summary["filter_by"], "labelwise_f1_by_filter": by_filter,
+            "largest_flip_rate": largest_flip_rate(noisy, check.pred_probs)}
 
 
 def summarize(draws: list[dict], fix: str) -> dict:
@@ -210,7 +217,11 @@ def summarize(draws: list[dict], fix: str) -> dict:
             "min_confidence": first["fix"]["min_confidence"],
             "seconds": float(np.mean([d["seconds"]["labelwise"] for d in draws])),
             "labelwise_model": first["labelwise_model"],
-            "labelwise_filters": dict(Counter(d.get("labelwise_filter", "?") for d in draws))}
+            "labelwise_filters": dict(Counter(d.get("labelwise_filter", "?") for d in draws)),
+            "f1_by_filter": {fb: float(np.mean([d["labelwise_f1_by_filter"][fb] for d in draws]))
+                             for fb in AUTO_CANDIDATES},
+            "flip_rate_range": [float(min(d["largest_flip_rate"] for d in draws)),
+                                float(max(d["largest_flip_rate"] for d in draws))]}
 
 
 ABLATION = ["minilm-lr C=1", "minilm-lr", "minilm-knn", "tfidf-lr", "minilm-lr+minilm-knn",
@@ -272,7 +283,15 @@ def render(rows: list[dict], timing: dict | None, ablation: list[dict] | None = 
         chosen = "; ".join(f"{r['dataset']} {r['kind']} {r['rate']:.0%}: "
                            + ", ".join(f"{f} {k}/{r['seeds']}" for f, k in r.get("labelwise_filters", {}).items())
                            for r in rows)
-        lines += ["", f"Filter that labelwise's `filter_by=\"auto\"` chose (draws): {chosen}."]
+        lines += ["", f"Filter that labelwise's `filter_by=\"auto\"` chose (draws): {chosen}. It picks `both` when "
+                  f"the largest estimated flip rate (`labelwise.noise.largest_flip_rate`) is >= {STRUCTURED_FLIP_RATE}"
+                  "; detection F1 of labelwise's probabilities under each candidate filter (mean over draws):", "",
+                  "| dataset | noise | largest flip rate [min, max] | " + " | ".join(AUTO_CANDIDATES) + " |",
+                  "|---|---|---|" + "---:|" * len(AUTO_CANDIDATES)]
+        for r in rows:
+            lo, hi = r["flip_rate_range"]
+            lines.append(f"| {r['dataset']} | {r['kind']} {r['rate']:.0%} | [{lo:.3f}, {hi:.3f}] | "
+                         + " | ".join(f"{r['f1_by_filter'][fb]:.3f}" for fb in AUTO_CANDIDATES) + " |")
         fix = rows[0]["fix"]
         refs = ", ".join(dict.fromkeys(f"{r['dataset']} {r.get('reference', '?')}+LR" for r in rows))
         lines += ["", f"Test accuracy of the reference model ({refs}) trained on each "

@@ -11,7 +11,9 @@ e5 was not measured at that size).
 
 With ``rounds=2`` (the default for multiclass from 2,000 records on) the examples flagged in the first round are left out of every
 training fold of the second (they are still predicted), so the final probabilities come from models trained
-on cleaner labels (averaged with the first round's). Why these choices: benchmarks/RESULTS.md, section "label noise".
+on cleaner labels (averaged with the first round's). The final issue mask uses ``filter_by="auto"``
+(:func:`labelwise.noise.issues.resolve_filter`: low self-confidence, or cleanlab's ``both`` when one class pair
+carries much of the estimated noise). Why these choices: benchmarks/RESULTS.md, section "label noise".
 """
 
 from __future__ import annotations
