@@ -112,6 +112,30 @@ def test_multilabel_pipeline():
     assert check.summary["per_label"]["y"]["given_positive"] == 29
 
 
+def test_large_multilabel_check_runs_with_the_fast_ensemble(monkeypatch):
+    # from pipeline.LARGE records on, English checks use minilm-lr + tfidf-sgd; sgd was multiclass-only, so a
+    # large multi-label check failed before any work
+    import labelwise.noise.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "LARGE", 50)
+    rng = np.random.default_rng(0)
+    n = 120
+    names = ["x", "y", "z"]
+    Y = np.zeros((n, 3), dtype=int)
+    Y[np.arange(n), np.arange(n) % 3] = 1
+    X = Y * 4.0 + rng.normal(0, 0.5, (n, 3))
+    labels = [[names[j] for j in np.flatnonzero(row)] for row in Y]
+    labels[7] = ["x"]  # truly ["y"]
+    texts = [f"an English text number {i}" for i in range(n)]
+    corpus = Corpus(ids=list(range(n)), texts=texts, task="multilabel", labels=labels, label_set=names)
+    Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
+    check = check_labels(corpus, views={"minilm": X, "tfidf": Xn})
+    assert check.model == "minilm-lr+tfidf-sgd"
+    top = check.records[0]
+    assert (top["id"], top["suggested_label"], top["is_issue"]) == (7, ["y"], True)
+    assert check.pred_probs.shape == (n, 3)
+
+
 def test_bad_inputs():
     with pytest.raises(ValueError, match="unknown model component"):
         parse_model("bert-svm")

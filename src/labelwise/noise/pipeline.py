@@ -107,11 +107,16 @@ def model_factory(featurizer: str, estimator: str, *, task: str, n_classes: int)
             raise ValueError("the knn estimator supports multiclass labels only; use lr for multi-label")
         return lambda: _KNN()
     if estimator == "sgd":
-        if task != "multiclass":
-            raise ValueError("the sgd estimator supports multiclass labels only; use lr for multi-label")
         from sklearn.linear_model import SGDClassifier
 
-        return lambda: SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=10, tol=None, random_state=0)
+        def sgd() -> Any:
+            return SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=10, tol=None, random_state=0)
+
+        if task == "multilabel":  # one binary model per label on the (n, L) indicator matrix, like LinearModel's
+            from sklearn.multiclass import OneVsRestClassifier
+
+            return lambda: OneVsRestClassifier(sgd())
+        return sgd
     from labelwise.models import LinearModel
 
     c = LR_C.get(featurizer, 1.0)
