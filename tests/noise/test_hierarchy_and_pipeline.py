@@ -95,17 +95,20 @@ def test_rank_label_issues_tuple_form_and_errors():
         rank_label_issues(("only", "two"))
 
 
-def test_multilabel_pipeline():
+def multilabel_blobs(n: int, texts: list[str]) -> tuple[Corpus, np.ndarray]:
+    """Three one-label clusters; record 7 is labeled ["x"] but sits in "y"'s cluster."""
     rng = np.random.default_rng(0)
-    n = 90
     names = ["x", "y", "z"]
     Y = np.zeros((n, 3), dtype=int)
     Y[np.arange(n), np.arange(n) % 3] = 1
     X = Y * 4.0 + rng.normal(0, 0.5, (n, 3))
     labels = [[names[j] for j in np.flatnonzero(row)] for row in Y]
     labels[7] = ["x"]  # truly ["y"]
-    corpus = Corpus(ids=list(range(n)), texts=[str(i) for i in range(n)], task="multilabel", labels=labels,
-                    label_set=names)
+    return Corpus(ids=list(range(n)), texts=texts, task="multilabel", labels=labels, label_set=names), X
+
+
+def test_multilabel_pipeline():
+    corpus, X = multilabel_blobs(90, [str(i) for i in range(90)])
     check = check_labels(corpus, model="tfidf-lr", views={"tfidf": X})
     top = check.records[0]
     assert (top["id"], top["label"], top["suggested_label"], top["is_issue"]) == (7, ["x"], ["y"], True)
@@ -118,16 +121,8 @@ def test_large_multilabel_check_runs_with_the_fast_ensemble(monkeypatch):
     import labelwise.noise.pipeline as pipeline
 
     monkeypatch.setattr(pipeline, "LARGE", 50)
-    rng = np.random.default_rng(0)
     n = 120
-    names = ["x", "y", "z"]
-    Y = np.zeros((n, 3), dtype=int)
-    Y[np.arange(n), np.arange(n) % 3] = 1
-    X = Y * 4.0 + rng.normal(0, 0.5, (n, 3))
-    labels = [[names[j] for j in np.flatnonzero(row)] for row in Y]
-    labels[7] = ["x"]  # truly ["y"]
-    texts = [f"an English text number {i}" for i in range(n)]
-    corpus = Corpus(ids=list(range(n)), texts=texts, task="multilabel", labels=labels, label_set=names)
+    corpus, X = multilabel_blobs(n, [f"an English text number {i}" for i in range(n)])
     Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
     check = check_labels(corpus, views={"minilm": X, "tfidf": Xn})
     assert check.model == "minilm-lr+tfidf-sgd"
