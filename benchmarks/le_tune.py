@@ -5,7 +5,9 @@
 Variant names are parsed by :func:`variant`: ``dflt[-<score>][-c<candidates>][-k<cold factor>][-r<random %>][-d<diverse until>]``
 (score: margin | lc | ent | mlmax | mlmean; defaults: margin, c10, k2, r0, d = always: diverse batches only while
 fewer than ``d`` × batch texts are labeled, plain top-n after; ``cr``: the cold-start batch is random, not k-means,
-once there is a model; ``ch``: half k-means, half random
+once there is a model; ``cpN``: k-means with batch / N clusters, picks per
+cluster proportional to its size, nearest the centroid first; ``cmN``: k-means with N × batch clusters, the
+representatives of the batch-many largest; ``ch``: half k-means, half random
 then; ``cs``: one random member of each k-means cluster instead of the one nearest its centroid), or any registered strategy name. Prints per variant
 the savings, the area under the mean curve and the worst gap to random (mean over seeds) over the curve.
 """
@@ -40,7 +42,8 @@ DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 
 def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor: float = 2.0,
               random_share: float = 0.0, diverse_until: float = float("inf"), cold_random: bool = False,
-              cold_stratified: bool = False, cold_half: bool = False,
+              cold_stratified: bool = False, cold_half: bool = False, cold_multiple: int = 1,
+              cold_proportional: int = 0,
               name: str = "variant") -> QueryStrategy:
     """Cold start by k-means below ``cold_start_factor * n`` labels, then ``score`` with a diverse batch of
     ``candidates * n`` top candidates while fewer than ``diverse_until * n`` are labeled (plain top-n after);
@@ -50,6 +53,10 @@ def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor:
     def run(ctx: QueryContext, n: int, seconds: dict[str, float]):
         rng = ctx.rng()
         if ctx.proba is None or ctx.n_labeled < cold_start_factor * n:
+            if ctx.embeddings is not None and cold_proportional:
+                return proportional_representatives(ctx.embeddings, n, max(1, n // cold_proportional), rng), None
+            if ctx.embeddings is not None and cold_multiple > 1:
+                return kmeans_cold_start(ctx.embeddings, cold_multiple * n, seed=rng)[:n], None
             if ctx.embeddings is not None and cold_half and ctx.proba is not None:
                 reps = kmeans_cold_start(ctx.embeddings, n // 2, seed=rng)
                 rest = np.setdiff1d(np.arange(ctx.pool_size()), reps)
@@ -83,6 +90,25 @@ def cluster_stratified(X, n: int, rng: np.random.Generator) -> np.ndarray:
     return order[first]
 
 
+def proportional_representatives(X, n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means with ``k`` clusters; each cluster gets a share of the ``n`` picks proportional to its size
+    (largest remainder), filled by its members nearest the centroid."""
+    from sklearn.cluster import KMeans
+
+    km = KMeans(n_clusters=k, n_init=1, random_state=int(rng.integers(2**31))).fit(X)
+    labels = km.labels_
+    sizes = np.bincount(labels, minlength=k)
+    quota = sizes * n / sizes.sum()
+    alloc = np.floor(quota).astype(int)
+    alloc[np.argsort(-(quota - alloc))[: n - alloc.sum()]] += 1
+    d = ((np.asarray(X) - km.cluster_centers_[labels]) ** 2).sum(axis=1)
+    picks = []
+    for c in range(k):
+        members = np.flatnonzero(labels == c)
+        picks.append(members[np.argsort(d[members])[: alloc[c]]])
+    return np.concatenate(picks)
+
+
 def variant(name: str) -> str:
     """Register the variant ``name`` (if it is a dflt-* name) and return it."""
     if name in available_strategies() or not name.startswith("dflt"):
@@ -99,6 +125,10 @@ def variant(name: str) -> str:
             opts["random_share"] = int(m[1]) / 100
         elif part == "cr":
             opts["cold_random"] = True
+        elif m := re.fullmatch(r"cp(\d+)", part):
+            opts["cold_proportional"] = int(m[1])
+        elif m := re.fullmatch(r"cm(\d+)", part):
+            opts["cold_multiple"] = int(m[1])
         elif part == "ch":
             opts["cold_half"] = True
         elif part == "cs":
