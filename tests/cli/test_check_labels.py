@@ -89,6 +89,9 @@ def test_bad_input_gives_clear_errors(tmp_path, capsys):
     assert main(["check-labels", str(unlabeled), "--quiet"]) == 2
     assert "unlabeled.jsonl" in capsys.readouterr().err
 
+    assert main(["check-labels", str(good), "--filter-by", "magic", "--quiet"]) == 2  # --quiet hides no error
+    assert "--filter-by must be one of auto, low_self_confidence" in capsys.readouterr().err
+
     with pytest.raises(SystemExit):
         main(["check-labels", str(good), "--folds", "0"])
 

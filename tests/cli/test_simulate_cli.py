@@ -91,15 +91,20 @@ def test_percentages_resolve_against_the_pool(tmp_path, datasets_dir):
     assert json.loads((out / "results.json").read_text())["curves"]["random"]["labels"] == [20, 40, 60]
 
 
-def test_ner_simulate_from_spans_and_bio_rejection(tmp_path, datasets_dir):
+def _ner_run(tmp_path, datasets_dir, *strategies: str) -> dict:
+    """simulate --task ner on 120 / 60 conll2003 sentences, 20 % rounds to 60 %, one seed -> results.json."""
     train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
     _slice(datasets_dir / "conll2003" / "train.jsonl", train, 120)
     _slice(datasets_dir / "conll2003" / "test.jsonl", test, 60)
-    out = tmp_path / "run"
-    assert main(["simulate", "--task", "ner", "--train", str(train), "--test", str(test), "--strategies",
-                 "ltp", "--initial", "20%", "--batch", "20%", "--budget", "60%", "--seeds", "1", "--out",
-                 str(out), "--quiet"]) == 0
-    results = json.loads((out / "results.json").read_text())
+    out = tmp_path / "ner-run"
+    chosen = ["--strategies", ",".join(strategies)] if strategies else []
+    assert main(["simulate", "--task", "ner", "--train", str(train), "--test", str(test), *chosen, "--initial",
+                 "20%", "--batch", "20%", "--budget", "60%", "--seeds", "1", "--out", str(out), "--quiet"]) == 0
+    return json.loads((out / "results.json").read_text())
+
+
+def test_ner_simulate_from_spans_and_bio_rejection(tmp_path, datasets_dir):
+    results = _ner_run(tmp_path, datasets_dir, "ltp")
     assert results["metric"] == "entity_f1" and set(results["curves"]) == {"random", "ltp"}
     assert "token_savings" in results["savings"]["ltp"]
 
@@ -119,3 +124,31 @@ def test_ner_spans_load_through_the_registered_parser(tmp_path):
     corpus = load_corpus(path, task="ner")
     assert corpus.tokens == [["Alice", "met", "Bob", "in", "Paris"]]
     assert corpus.labels == [["B-PER", "O", "O", "O", "B-LOC"]]
+
+
+def test_default_strategy_lists_follow_the_task(tmp_path, datasets_dir):
+    # the multiclass default list names strategies that multi-label and NER do not have; each task gets its own
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    _slice(datasets_dir / "reuters21578_modapte" / "train.jsonl", train, 300)
+    _slice(datasets_dir / "reuters21578_modapte" / "test.jsonl", test, 100)
+    out = tmp_path / "ml"
+    assert main(["simulate", "--task", "multilabel", "--train", str(train), "--test", str(test), "--model",
+                 "tfidf-lr", "--initial", "20", "--batch", "20", "--budget", "60", "--seeds", "1", "--out",
+                 str(out), "--quiet"]) == 0
+    curves = json.loads((out / "results.json").read_text())["curves"]
+    assert set(curves) == {"random", "ml-mean", "ml-max", "ml-cardinality", "default"}
+
+    curves = _ner_run(tmp_path, datasets_dir)["curves"]
+    assert set(curves) == {"random", "ltp", "mnlp", "token-entropy-sqrt", "default"}
+
+
+@pytest.mark.parametrize(("task", "bad"), [("multilabel", "least-confidence"), ("ner", "margin"),
+                                           ("multiclass", "ltp"), ("multiclass", "no-such")])
+def test_strategies_the_task_lacks_are_refused_before_any_work(tmp_path, capsys, task, bad):
+    missing = tmp_path / "not-read.jsonl"  # the check comes first: the files are never opened
+    code = main(["simulate", "--task", task, "--train", str(missing), "--test", str(missing), "--strategies",
+                 f"random,{bad}", "--out", str(tmp_path / "o"), "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"unknown for --task {task}: {bad}" in err and "expected some of random" in err
+    assert not (tmp_path / "o").exists()

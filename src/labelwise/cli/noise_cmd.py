@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True, quiet=args.quiet)
     if args.filter_by not in FILTERS:
-        console.print(f"[red]--filter-by must be one of {', '.join(FILTERS)}[/red]")
+        print(f"labelwise check-labels: error: --filter-by must be one of {', '.join(FILTERS)}", file=sys.stderr)
         return 2
     if args.cleaned is not None and args.task != "multiclass":
         print("labelwise check-labels: error: --cleaned is implemented for --task multiclass", file=sys.stderr)

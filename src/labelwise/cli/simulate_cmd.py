@@ -7,6 +7,13 @@ import sys
 import time
 from pathlib import Path
 
+#: what ``--strategies`` means when it is not given (the multiclass list is the one issue 2's contract shows)
+DEFAULT_STRATEGIES = {
+    "multiclass": "random,least-confidence,margin,entropy,default",
+    "multilabel": "random,ml-mean,ml-max,ml-cardinality,default",
+    "ner": "random,ltp,mnlp,token-entropy-sqrt,default",
+}
+
 
 def _count_or_percent(value: str) -> int | float:
     """"50" -> 50 texts; "5%" -> 0.05 of the pool."""
@@ -43,8 +50,9 @@ def register(subparsers) -> None:
                    help="auto | tfidf-lr | minilm-lr | e5-lr | minilm-tfidf-lr | e5-tfidf-lr (auto, by language: "
                         "MiniLM + TF-IDF for English, e5 for Chinese); "
                         "ner: crf | transformer")
-    p.add_argument("--strategies", default="random,least-confidence,margin,entropy,default",
-                   help="comma-separated strategy names (random is always added: savings are against it)")
+    p.add_argument("--strategies", default=None,
+                   help="comma-separated strategy names (random is always added: savings are against it); default "
+                        + "; ".join(f"{task}: {names}" for task, names in DEFAULT_STRATEGIES.items()))
     p.add_argument("--initial", type=_count_or_percent, default=50, help="initial random sample (count or %%)")
     p.add_argument("--batch", type=_count_or_percent, default=50, help="labels per round (count or %%)")
     p.add_argument("--budget", type=_count_or_percent, default=1000, help="total labels (count or %%)")
@@ -65,13 +73,32 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
+def task_strategies(task: str) -> tuple[str, ...]:
+    """The strategy names ``simulate`` accepts for ``task``."""
+    if task == "ner":
+        from labelwise.strategies.ner import NAMES
+
+        return NAMES
+    from labelwise.strategies import available_strategies
+
+    return tuple(available_strategies(task))
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from labelwise.data import load_corpus
 
     console = Console(stderr=True, quiet=args.quiet)
-    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    errors = Console(stderr=True)  # --quiet silences progress, never an error
+    spec = args.strategies if args.strategies is not None else DEFAULT_STRATEGIES[args.task]
+    strategies = [s.strip() for s in spec.split(",") if s.strip()]
+    valid = task_strategies(args.task)
+    unknown = [s for s in strategies if s not in valid]
+    if unknown or not strategies:
+        what = f"unknown for --task {args.task}: {', '.join(unknown)}" if unknown else "no strategy given"
+        errors.print(f"[red]--strategies: {what}[/red]; expected some of {', '.join(valid)}", soft_wrap=True)
+        return 2
     options = {"task": args.task, "text_field": args.text_field, "label_field": args.label_field,
                "require_labels": True}
     if args.task == "ner":
@@ -83,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     pool = min(len(train), args.pool_size or len(train))
     initial, batch, budget = (_resolve(a, pool) for a in (args.initial, args.batch, args.budget))
     if args.seeds < 1:
-        console.print("[red]--seeds must be at least 1[/red]")
+        errors.print("[red]--seeds must be at least 1[/red]")
         return 2
 
     started = time.perf_counter()
