@@ -181,6 +181,73 @@ def test_a_live_lease_in_the_database_holds_across_servers_until_it_expires(pg_u
         second.close()
 
 
+def test_a_text_answered_through_another_server_is_never_served(pg_url):
+    """Two stores on one database, the second opened before the first records an answer: its cache of
+    labeled texts does not know the answer, so it must ask the database before serving the text (and before
+    handing a held text back)."""
+    Store.create(pg_url, make_corpus(10), name="p", labels=LABELS).close()
+    first, second = Store(pg_url), Store(pg_url)
+    try:
+        alice, _ = first.add_annotator("alice")
+        bob = second.annotator_id("bob", create=True)
+        held = second.next_item(bob, session="held")["id"]
+        first.submit(alice, held, "neg")  # the first store does not know bob's lease (a cache of its own)
+        answered = first.next_item(alice)["id"]
+        assert held == second._order[0] and answered == second._order[1]  # what the second would serve next
+        first.submit(alice, answered, "pos")
+        replaced = second.next_item(bob, session="held")["id"]
+        assert replaced not in (held, answered)
+        served = [replaced]
+        for i in range(20):  # a fresh tab each time: every call leases a new text
+            item = second.next_item(bob, session=f"tab{i}")
+            if item is None:
+                break
+            served.append(item["id"])
+        assert sorted(served) == sorted(set(second.item_ids) - {held, answered})  # the rest, each once
+        assert second.n_labeled == 2
+        with second._session() as s:
+            assert {lease.item_id: lease.annotator_id for lease in s.scalars(select(Lease))} == dict.fromkeys(
+                served, bob)
+            assert s.scalar(select(func.count()).select_from(Label)) == 2
+    finally:
+        first.close()
+        second.close()
+
+
+def test_an_answer_committed_while_another_server_waits_for_its_lease_is_seen(pg_url):
+    """The answer's transaction releases the answered text's lease; the other server's lease upsert on that
+    text waits for it to end. The check for an answer runs after the upsert, so it sees the commit the upsert
+    waited for (a check before the upsert would have found nothing and served the answered text)."""
+    Store.create(pg_url, make_corpus(4), name="p", labels=LABELS).close()
+    first, second = Store(pg_url), Store(pg_url)
+    try:
+        alice, _ = first.add_annotator("alice")
+        bob = second.annotator_id("bob", create=True)
+        target = first.next_item(alice)["id"]
+        assert target == second._order[0]  # the text the second store tries first
+        got: list = []
+        with first.engine.connect() as conn:  # submit()'s writes, held uncommitted
+            conn.execute(Lease.__table__.delete().where(Lease.item_id == target))
+            conn.execute(Label.__table__.insert().values(item_id=target, annotator_id=alice, value="pos",
+                                                         created_at=utcnow(), is_current=True, source="annotator"))
+            waiter = threading.Thread(target=lambda: got.append(second.next_item(bob)))
+            waiter.start()
+            deadline = time.time() + 20
+            while conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                    "AND wait_event_type = 'Lock'")).scalar() == 0:
+                assert time.time() < deadline and waiter.is_alive(), "the lease upsert never waited"
+                time.sleep(0.02)
+            conn.commit()
+        waiter.join(30)
+        assert got and got[0]["id"] != target
+        assert second.n_labeled == 1
+        with second._session() as s:
+            assert s.get(Lease, target) is None and s.get(Lease, got[0]["id"]).annotator_id == bob
+    finally:
+        first.close()
+        second.close()
+
+
 def test_change_undo_history_export_and_restart(pg_url, tmp_path):
     Store.create(pg_url, make_corpus(6), name="p", labels=LABELS).close()
     store = Store(pg_url)

@@ -4,7 +4,9 @@ One ``Store`` per server process. Writes go through one in-process lock (SQLite 
 and every method that changes state commits before it returns, so whatever the HTTP layer acknowledges is
 on disk. In-memory caches (which texts are labeled, leased, skipped) mirror the database and are updated
 only after a commit succeeds; the database constraints (one lease per item, one current label per item and
-annotator) stay the final guard.
+annotator) stay the final guard. Other server processes on the same database write behind these caches'
+backs, so a text is served only after one indexed query in the leasing transaction finds no current answer
+and no skip by this annotator for it (see ``Store._still_open``).
 
 The queue is: the latest ranking from the background trainer (swapped atomically by :meth:`set_ranking`),
 then a seeded random order of the whole pool, so the next text is always available, model or not.
@@ -27,7 +29,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, DateTime, Text, bindparam, cast, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -432,9 +446,9 @@ class Store:
                 if held is not None:
                     conn.execute(update(Lease).where(Lease.item_id == held)
                                  .values(expires_at=now + timedelta(seconds=self.lease_seconds)))
-                    nxt = held
-                else:
-                    nxt = self._lease_next(conn, annotator_id, session, now)
+                    if not self._still_open(conn, annotator_id, held):
+                        held = None  # answered through another process meanwhile: lease a new text
+                nxt = held if held is not None else self._lease_next(conn, annotator_id, session, now)
             if nxt is not None:
                 self._leases[nxt] = (annotator_id, session, now + timedelta(seconds=self.lease_seconds))
         return self.item_view(nxt, annotator_id) if nxt is not None else None
@@ -485,19 +499,52 @@ class Store:
         for item_id in self._candidates(annotator_id, now, exclude):
             if self._lease_upsert is not None:
                 # one statement: insert, or take over an expired lease; no row back when a live one exists
-                if conn.execute(self._lease_upsert, {**lease, "item": item_id}).first() is not None:
-                    return item_id
+                taken = conn.execute(self._lease_upsert, {**lease, "item": item_id}).first() is not None
             else:  # pragma: no cover - other databases: delete an expired lease, insert under a savepoint
                 conn.execute(delete(Lease).where(Lease.item_id == item_id, Lease.expires_at <= now))
                 try:
                     with conn.begin_nested():
                         conn.execute(insert(Lease).values(item_id=item_id, annotator_id=annotator_id,
                                                           session=session, expires_at=expires))
-                    return item_id
+                    taken = True
                 except IntegrityError:
-                    pass
-            self._leases[item_id] = (-1, "", expires)  # leased by another process sharing the database
+                    taken = False
+            if not taken:
+                self._leases[item_id] = (-1, "", expires)  # leased by another process sharing the database
+            elif self._still_open(conn, annotator_id, item_id):
+                return item_id
         return None
+
+    def _still_open(self, conn: Connection | Session, annotator_id: int, item_id: int) -> bool:
+        """Inside the caller's transaction, with the lease on ``item_id`` already taken: whether the text may
+        still be served to ``annotator_id``. The caches only know what this process wrote (and what was there
+        when they were loaded); another server on the same database may have recorded an answer, or this
+        annotator's skip, since. One query on two indexes (``ix_labels_item``, ``uq_skips_item_annotator``).
+        When it may not, the lease is given back and the caches learn the fact (a committed row: true whether
+        or not this transaction commits).
+
+        The check runs after the lease upsert on purpose. SQLite: the transaction began with a write, so no
+        other writer commits until it ends and the order does not matter. PostgreSQL (READ COMMITTED): each
+        statement sees what was committed when it started, and the upsert waits for a transaction that holds
+        the lease row. An answer to a text its annotator holds (the usual case) releases that lease in the
+        answer's own transaction, so an upsert that gets the lease ran after that commit, and this check, run
+        later, sees the answer; checking first could miss an answer committed between check and upsert.
+        What remains: an answer given WITHOUT a live lease (the annotator's lease had expired, or a change
+        from the history) committing while this transaction, which took the lease first, is still open:
+        one text may then be served once more and get a second annotator's answer, which the labels table
+        allows (one current answer per text and annotator). Closing that too would need a row lock on the
+        item in every answer and lease, on the hot path, for a window of milliseconds.
+        """
+        labeled, skipped = conn.execute(_ANSWERED_OR_SKIPPED, {"item": item_id, "annotator": annotator_id}).one()
+        if not labeled and not skipped:
+            return True
+        conn.execute(_RELEASE_ITEM, {"item": item_id})
+        if labeled:
+            self._labeled.add(item_id)
+            self._n_labels = len(self._labeled)
+        if skipped:
+            self._skipped.setdefault(annotator_id, set()).add(item_id)
+        return False
 
     def set_ranking(self, order: Sequence[int], proba: np.ndarray | None = None, *, version: int = 0,
                     n_labels: int = 0) -> None:
@@ -661,7 +708,7 @@ class Store:
 
 
 # ------------------------------------------------------------------ hot-path statements (built once)
-_LABELS, _LEASES = Label.__table__, Lease.__table__
+_LABELS, _LEASES, _SKIPS = Label.__table__, Lease.__table__, Skip.__table__
 _RETIRE_CURRENT = (update(_LABELS).where(_LABELS.c.item_id == bindparam("item"),
                                          _LABELS.c.annotator_id == bindparam("annotator"), _LABELS.c.is_current)
                    .values(is_current=False))
@@ -669,6 +716,10 @@ _INSERT_LABEL = insert(_LABELS).values(item_id=bindparam("item"), annotator_id=b
                                        value=bindparam("value", type_=_LABELS.c.value.type),
                                        created_at=bindparam("now", type_=DateTime()), is_current=True,
                                        source="annotator")
+# a current answer by anyone, a skip by this annotator (see Store._still_open)
+_ANSWERED_OR_SKIPPED = select(
+    exists().where(_LABELS.c.item_id == bindparam("item"), _LABELS.c.is_current),
+    exists().where(_SKIPS.c.item_id == bindparam("item"), _SKIPS.c.annotator_id == bindparam("annotator")))
 _SUPERSEDE = update(_LABELS).where(_LABELS.c.id == bindparam("old")).values(superseded_by=bindparam("new"))
 _RELEASE_ITEM = delete(_LEASES).where(_LEASES.c.item_id == bindparam("item"))
 _RELEASE_TAB = delete(_LEASES).where(_LEASES.c.annotator_id == bindparam("annotator"),
