@@ -2,14 +2,19 @@
 
     OMP_NUM_THREADS=1 python benchmarks/le_tune.py --dataset trec6 --variants margin,dflt,dflt-c3 [--seeds 5]
 
-Variant names are parsed by :func:`variant`: ``dflt[-<score>][-c<candidates>][-k<cold factor>][-r<random %>][-d<diverse until>]``
-(score: margin | lc | ent | mlmax | mlmean; defaults: margin, c10, k2, r0, d = always: diverse batches only while
-fewer than ``d`` × batch texts are labeled, plain top-n after; ``cr``: the cold-start batch is random, not k-means,
-once there is a model; ``cpN``: k-means with batch / N clusters, picks per
-cluster proportional to its size, nearest the centroid first; ``cmN``: k-means with N × batch clusters, the
-representatives of the batch-many largest; ``ch``: half k-means, half random
-then; ``cs``: one random member of each k-means cluster instead of the one nearest its centroid), or any registered strategy name. Prints per variant
-the savings, the area under the mean curve and the worst gap to random (mean over seeds) over the curve.
+Variant names are parsed by :func:`variant`: ``dflt`` (the composite ``default`` was before its binary rule:
+k-means cold start, then margin with a diverse batch) plus any of these parts, or any registered strategy name:
+
+- ``-<score>``: margin (default) | lc | ent | mlmax | mlmean;
+- ``-c<N>``: N × batch top candidates for the diverse batch (10); ``-k<F>``: cold start below F × batch labels (2);
+- ``-r<P>``: P % of each batch drawn at random (0); ``-d<K>``: diverse batches only while fewer than K × batch
+  texts are labeled, plain top-n after (always diverse);
+- the cold-start batch: ``-cr`` random instead of k-means once a model exists; ``-ch`` half k-means, half random
+  once a model exists; ``-cs`` one random member of each k-means cluster instead of the one nearest its centroid; ``-cm<N>`` the
+  representatives of the batch-many largest of N × batch clusters; ``-cp<N>`` batch / N clusters with picks
+  proportional to cluster size, nearest the centroid first.
+
+Prints per variant the savings, the area under the mean curve and the worst gap to random (mean over seeds) over the curve.
 """
 
 from __future__ import annotations
