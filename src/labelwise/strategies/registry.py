@@ -334,7 +334,8 @@ def make_default_strategy(
       ``binary_diverse_until * n`` texts are labeled, then take the plain top-n by margin. On sst2, mr, subj and
       sms_spam this raised the savings and / or the area under the curve against diverse batches throughout
       (e.g. sst2 savings 0.15 -> 0.40), while on trec6 (6 classes) diverse batches throughout did better
-      (``benchmarks/le_tune.py --variants default,dflt-d4,dflt-d8,margin``; docs/label-efficiency.md).
+      (``benchmarks/le_tune.py --variants dflt,dflt-d4,dflt-d8,margin``, where ``dflt`` is the composite
+      without this rule; docs/label-efficiency.md).
       ``inf`` keeps binary batches diverse throughout.
     """
     if cold_start_factor < 0:
