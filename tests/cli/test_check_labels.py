@@ -141,3 +141,18 @@ def test_cleaned_output_fixes_or_drops_the_flagged_records(tmp_path, datasets_di
     assert main([*base, "--cleaned", str(cleaned), "--min-confidence", "0"]) == 0  # confident, threshold 0
     assert [r["label"] for r in _read(cleaned)] == [r["label"] for r in corrected]
     assert main([*base, "--cleaned", str(cleaned), "--min-confidence", "1.5"]) == 2
+
+
+def test_fix_choices_are_the_library_fixes():
+    import argparse
+
+    from labelwise.cli.noise_cmd import register
+    from labelwise.noise import FIXES
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    assert parser.parse_args(["check-labels", "data.jsonl"]).fix == FIXES[0]
+    for fix in FIXES:
+        assert parser.parse_args(["check-labels", "data.jsonl", "--fix", fix]).fix == fix
+    with pytest.raises(SystemExit):  # an unknown rule is refused by the parser, before any work
+        parser.parse_args(["check-labels", "data.jsonl", "--fix", "magic"])

@@ -50,6 +50,8 @@ def register(subparsers) -> None:
     p.add_argument("--cleaned", type=Path, default=None,
                    help="also write the data with the flagged labels fixed (JSON Lines {id, text, label}, "
                         "original_label where changed; multiclass), as --fix says")
+    # the choices spell out labelwise.noise.FIXES: importing that package here would slow every command's
+    # start-up by seconds (tests/cli/test_check_labels.py checks every library fix is accepted)
     p.add_argument("--fix", default="confident", choices=["confident", "correct", "remove"],
                    help="for --cleaned: 'confident' (default) relabels a flagged record with the suggestion when "
                         "its probability is at least --min-confidence and drops the other flagged records; "
