@@ -10,7 +10,7 @@ k-means cold start, then margin with a diverse batch) plus any of these parts, o
 - ``-r<P>``: P % of each batch drawn at random (0); ``-d<K>``: diverse batches only while fewer than K × batch
   texts are labeled, plain top-n after (always diverse);
 - the cold-start batch: ``-cr`` random instead of k-means once a model exists; ``-ch`` half k-means, half random
-  once a model exists; ``-cs`` one random member of each k-means cluster instead of the one nearest its centroid; ``-cm<N>`` the
+  once a model exists; ``-cu<P>`` P % (50) of the batch the top texts by the score, the rest k-means, once a model exists; ``-cs`` one random member of each k-means cluster instead of the one nearest its centroid; ``-cm<N>`` the
   representatives of the batch-many largest of N × batch clusters; ``-cp<N>`` batch / N clusters with picks
   proportional to cluster size, nearest the centroid first.
 
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from labelwise.strategies import select
 from labelwise.strategies.diversity import kmeans_cold_start
 from labelwise.strategies.multilabel import multilabel_uncertainty
 from labelwise.strategies.registry import (
@@ -48,7 +49,7 @@ DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor: float = 2.0,
               random_share: float = 0.0, diverse_until: float = float("inf"), cold_random: bool = False,
               cold_stratified: bool = False, cold_half: bool = False, cold_multiple: int = 1,
-              cold_proportional: int = 0,
+              cold_proportional: int = 0, cold_top_share: float = 0.0,
               name: str = "variant") -> QueryStrategy:
     """Cold start by k-means below ``cold_start_factor * n`` labels, then ``score`` with a diverse batch of
     ``candidates * n`` top candidates while fewer than ``diverse_until * n`` are labeled (plain top-n after);
@@ -62,6 +63,12 @@ def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor:
                 return proportional_representatives(ctx.embeddings, n, max(1, n // cold_proportional), rng), None
             if ctx.embeddings is not None and cold_multiple > 1:
                 return kmeans_cold_start(ctx.embeddings, cold_multiple * n, seed=rng)[:n], None
+            if ctx.embeddings is not None and cold_top_share and ctx.proba is not None:
+                n_top = int(cold_top_share * n)
+                reps = kmeans_cold_start(ctx.embeddings, n - n_top, seed=rng)
+                s = np.asarray(fn(ctx.proba), dtype=np.float64).copy()
+                s[reps] = -np.inf
+                return np.concatenate([reps, select(s, n_top, rng)]), None
             if ctx.embeddings is not None and cold_half and ctx.proba is not None:
                 reps = kmeans_cold_start(ctx.embeddings, n // 2, seed=rng)
                 rest = np.setdiff1d(np.arange(ctx.pool_size()), reps)
@@ -136,6 +143,8 @@ def variant(name: str) -> str:
             opts["cold_multiple"] = int(m[1])
         elif part == "ch":
             opts["cold_half"] = True
+        elif m := re.fullmatch(r"cu(\d*)", part):
+            opts["cold_top_share"] = int(m[1] or 50) / 100
         elif part == "cs":
             opts["cold_stratified"] = True
         elif m := re.fullmatch(r"d([\d.]+)", part):
