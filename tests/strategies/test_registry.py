@@ -106,9 +106,32 @@ def test_probability_interval_uses_the_round_window():
 
 def test_default_cold_starts_then_uses_diverse_margin():
     strategy = get_strategy("default")
-    cold = QueryContext(proba=PROBA, embeddings=X, n_labeled=10, seed=3)  # 10 < 2 * 10
-    np.testing.assert_array_equal(strategy(cold, 10), kmeans_cold_start(X, 10, seed=cold.rng()))
+    # no model yet: k-means representatives only
+    no_model = QueryContext(embeddings=X, n_labeled=0, seed=3)
+    np.testing.assert_array_equal(strategy(no_model, 10), kmeans_cold_start(X, 10, seed=no_model.rng()))
     assert strategy.last_scores is None
+    # a model on 4 classes from too few labels: 80 % of the batch k-means representatives, 20 % top by margin
+    cold = QueryContext(proba=PROBA, embeddings=X, n_labeled=10, seed=3)  # 10 < 2 * 10
+    picks = strategy(cold, 10)
+    rng = cold.rng()
+    representatives = kmeans_cold_start(X, 8, seed=rng)
+    np.testing.assert_array_equal(picks[:8], representatives)
+    others = margin(PROBA).copy()
+    others[representatives] = -np.inf
+    np.testing.assert_array_equal(picks[8:], select(others, 2, rng))
+    assert set(picks[8:].tolist()) <= set(select(margin(PROBA), 10, seed=0).tolist())  # among the most uncertain
+    assert len(set(picks.tolist())) == 10
+    np.testing.assert_allclose(strategy.last_scores, margin(PROBA))
+    # binary tasks keep the all-k-means batch; so does every task with cold_start_top_share=0
+    binary = RNG.dirichlet(np.ones(2), size=N)
+    np.testing.assert_array_equal(strategy(QueryContext(proba=binary, embeddings=X, n_labeled=10, seed=3), 10),
+                                  kmeans_cold_start(X, 10, seed=cold.rng()))
+    np.testing.assert_array_equal(make_default_strategy(cold_start_top_share=0)(cold, 10),
+                                  kmeans_cold_start(X, 10, seed=cold.rng()))
+    all_top = make_default_strategy(cold_start_top_share=1)(cold, 10)
+    np.testing.assert_array_equal(all_top, select(margin(PROBA), 10, cold.rng()))
+    with pytest.raises(ValueError, match="cold_start_top_share must be in"):
+        make_default_strategy(cold_start_top_share=1.5)
     warm = QueryContext(proba=PROBA, embeddings=X, n_labeled=20, seed=3)  # 20 >= 2 * 10
     picks = strategy(warm, 10)
     np.testing.assert_allclose(strategy.last_scores, margin(PROBA))
