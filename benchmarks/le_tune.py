@@ -10,11 +10,14 @@ k-means cold start, then margin with a diverse batch) plus any of these parts, o
 - ``-r<P>``: P % of each batch drawn at random (0); ``-d<K>``: diverse batches only while fewer than K × batch
   texts are labeled, plain top-n after (always diverse);
 - the cold-start batch: ``-cr`` random instead of k-means once a model exists; ``-ch`` half k-means, half random
-  once a model exists; ``-cu<P>`` P % (50) of the batch the top texts by the score, the rest k-means, once a model exists; ``-cs`` one random member of each k-means cluster instead of the one nearest its centroid; ``-cm<N>`` the
-  representatives of the batch-many largest of N × batch clusters; ``-cp<N>`` batch / N clusters with picks
-  proportional to cluster size, nearest the centroid first.
+  once a model exists; ``-cu<P>`` P % (default 50) of the batch the top texts by the score, the rest k-means,
+  once a model exists (``default`` does this with 20 % for three or more classes); ``-cs`` one random member of
+  each k-means cluster instead of the one nearest its centroid; ``-cm<N>`` the representatives of the batch-many
+  largest of N × batch clusters; ``-cp<N>`` batch / N clusters with picks proportional to cluster size, nearest
+  the centroid first.
 
-Prints per variant the savings, the area under the mean curve and the worst gap to random (mean over seeds) over the curve.
+Prints per variant the savings, the area under the mean curve and the worst gap to random (mean over seeds) over
+the curve.
 """
 
 from __future__ import annotations
