@@ -213,8 +213,6 @@ def summarize(draws: list[dict], fix: str) -> dict:
     loss = np.array([d["accuracy"]["clean"] - d["accuracy"]["noisy"] for d in draws])
     recovered, per_draw = {}, {}
     for version in ("corrected", f"fix={fix}", ORACLE_FIX):
-        if version not in first["accuracy"]:  # draws saved before the ceiling was measured
-            continue
         gain = np.array([d["accuracy"][version] - d["accuracy"]["noisy"] for d in draws])
         recovered[version] = float(gain.mean() / loss.mean()) if loss.mean() > 0 else float("nan")
         per_draw[version] = [float(g / lo) if lo > 0 else float("nan") for g, lo in zip(gain, loss, strict=True)]
@@ -317,8 +315,6 @@ def render(rows: list[dict], timing: dict | None, ablation: list[dict] | None = 
             a, rec, per = r["accuracy"], r["recovered"], r["recovered_per_draw"]
 
             def span(version: str, rec=rec, per=per) -> str:
-                if version not in rec:
-                    return "–"
                 finite = [x for x in per[version] if np.isfinite(x)]
                 spread = f" [{min(finite):.2f}, {max(finite):.2f}]" if len(per[version]) > 1 and finite else ""
                 return f"{rec[version]:.2f}{spread}"
