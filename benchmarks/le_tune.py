@@ -11,7 +11,8 @@ k-means cold start, then margin with a diverse batch) plus any of these parts, o
   texts are labeled, plain top-n after (always diverse);
 - the cold-start batch: ``-cr`` random instead of k-means once a model exists; ``-ch`` half k-means, half random
   once a model exists; ``-cu<P>`` P % (default 50) of the batch the top texts by the score, the rest k-means,
-  once a model exists (``default`` does this with 20 % for three or more classes); ``-cs`` one random member of
+  once a model exists (``default`` does this with 20 % for three or more classes); ``-cq`` the pool in batch-many
+  k-means clusters and the top text by the score of each, once a model exists; ``-cs`` one random member of
   each k-means cluster instead of the one nearest its centroid; ``-cm<N>`` the representatives of the batch-many
   largest of N × batch clusters; ``-cp<N>`` batch / N clusters with picks proportional to cluster size, nearest
   the centroid first.
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from labelwise.strategies import select
-from labelwise.strategies.diversity import kmeans_cold_start
+from labelwise.strategies.diversity import diverse_top, kmeans_cold_start
 from labelwise.strategies.multilabel import multilabel_uncertainty
 from labelwise.strategies.registry import (
     QueryContext,
@@ -52,7 +53,7 @@ DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor: float = 2.0,
               random_share: float = 0.0, diverse_until: float = float("inf"), cold_random: bool = False,
               cold_stratified: bool = False, cold_half: bool = False, cold_multiple: int = 1,
-              cold_proportional: int = 0, cold_top_share: float = 0.0,
+              cold_proportional: int = 0, cold_top_share: float = 0.0, cold_cluster_top: bool = False,
               name: str = "variant") -> QueryStrategy:
     """Cold start by k-means below ``cold_start_factor * n`` labels, then ``score`` with a diverse batch of
     ``candidates * n`` top candidates while fewer than ``diverse_until * n`` are labeled (plain top-n after);
@@ -66,6 +67,9 @@ def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor:
                 return proportional_representatives(ctx.embeddings, n, max(1, n // cold_proportional), rng), None
             if ctx.embeddings is not None and cold_multiple > 1:
                 return kmeans_cold_start(ctx.embeddings, cold_multiple * n, seed=rng)[:n], None
+            if ctx.embeddings is not None and cold_cluster_top and ctx.proba is not None:
+                whole_pool = -(-ctx.pool_size() // n)  # candidates = the whole pool
+                return diverse_top(fn(ctx.proba), ctx.embeddings, n, candidates=whole_pool, seed=rng), None
             if ctx.embeddings is not None and cold_top_share and ctx.proba is not None:
                 n_top = int(cold_top_share * n)
                 reps = kmeans_cold_start(ctx.embeddings, n - n_top, seed=rng)
@@ -148,6 +152,8 @@ def variant(name: str) -> str:
             opts["cold_half"] = True
         elif m := re.fullmatch(r"cu(\d*)", part):
             opts["cold_top_share"] = int(m[1] or 50) / 100
+        elif part == "cq":
+            opts["cold_cluster_top"] = True
         elif part == "cs":
             opts["cold_stratified"] = True
         elif m := re.fullmatch(r"d([\d.]+)", part):
