@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labelwise.strategies import select
+from labelwise.strategies import representatives_and_top
 from labelwise.strategies.diversity import diverse_top, kmeans_cold_start
 from labelwise.strategies.multilabel import multilabel_uncertainty
 from labelwise.strategies.registry import (
@@ -71,11 +71,8 @@ def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor:
                 whole_pool = -(-ctx.pool_size() // n)  # candidates = the whole pool
                 return diverse_top(fn(ctx.proba), ctx.embeddings, n, candidates=whole_pool, seed=rng), None
             if ctx.embeddings is not None and cold_top_share and ctx.proba is not None:
-                n_top = int(cold_top_share * n)
-                reps = kmeans_cold_start(ctx.embeddings, n - n_top, seed=rng)
-                s = np.asarray(fn(ctx.proba), dtype=np.float64).copy()
-                s[reps] = -np.inf
-                return np.concatenate([reps, select(s, n_top, rng)]), None
+                return representatives_and_top(fn(ctx.proba), ctx.embeddings, n, top_share=cold_top_share,
+                                               seed=rng), None
             if ctx.embeddings is not None and cold_half and ctx.proba is not None:
                 reps = kmeans_cold_start(ctx.embeddings, n // 2, seed=rng)
                 rest = np.setdiff1d(np.arange(ctx.pool_size()), reps)

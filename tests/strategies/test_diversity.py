@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from labelwise.strategies import coreset, diverse_top, kmeans_cold_start
+from labelwise.strategies import coreset, diverse_top, kmeans_cold_start, representatives_and_top, select
 
 
 def test_coreset_by_hand():
@@ -94,3 +94,23 @@ def test_diverse_top_errors_and_determinism():
         diverse_top(s, X[:199], 3)
     with pytest.raises(ValueError, match="NaN or infinite"):
         diverse_top(s, np.full((200, 4), np.nan), 3)
+
+
+def test_representatives_and_top_splits_the_batch_by_share():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(60, 4))
+    scores = rng.random(60)
+    scores[:3] = 2.0  # the three clear top scorers
+    picks = representatives_and_top(scores, X, 10, top_share=0.3, seed=1)
+    stream = np.random.default_rng(1)
+    reps = kmeans_cold_start(X, 7, seed=stream)
+    np.testing.assert_array_equal(picks[:7], reps)
+    assert len(set(picks.tolist())) == 10
+    assert set(picks[7:].tolist()) <= set(select(scores, 10, seed=0).tolist())  # best scorers not already taken
+    assert set(range(3)) - set(reps.tolist()) <= set(picks[7:].tolist())
+    np.testing.assert_array_equal(representatives_and_top(scores, X, 10, top_share=0.0, seed=1),
+                                  kmeans_cold_start(X, 10, seed=1))
+    np.testing.assert_array_equal(representatives_and_top(scores, X, 10, top_share=1.0, seed=1),
+                                  select(scores, 10, seed=1))
+    with pytest.raises(ValueError, match="top_share must be in"):
+        representatives_and_top(scores, X, 10, top_share=-0.1)

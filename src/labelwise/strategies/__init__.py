@@ -9,14 +9,14 @@ selectors map scores or embeddings to pool positions, and the registry names the
 - multi-label scorers ``(n, L) -> (n,)``: :func:`multilabel_uncertainty`, :func:`multilabel_cardinality`
   (per-label values: :func:`label_uncertainty`);
 - selectors -> int64 positions: :func:`select`, :func:`batch_bald`, :func:`kmeans_cold_start`,
-  :func:`coreset`, :func:`diverse_top`;
+  :func:`coreset`, :func:`diverse_top`, :func:`representatives_and_top`;
 - registry: :class:`QueryContext`, :class:`QueryStrategy`, :func:`get_strategy`,
   :func:`available_strategies`, :func:`make_default_strategy`, :func:`register_strategy`.
 """
 
 from .batch_bald import batch_bald
 from .committee import bald, mean_kl, vote_entropy
-from .diversity import coreset, diverse_top, kmeans_cold_start
+from .diversity import coreset, diverse_top, kmeans_cold_start, representatives_and_top
 from .multilabel import label_uncertainty, multilabel_cardinality, multilabel_uncertainty
 from .registry import (
     QueryContext,
@@ -48,6 +48,7 @@ __all__ = [
     "get_strategy",
     "interval_window",
     "kmeans_cold_start",
+    "representatives_and_top",
     "label_uncertainty",
     "least_confidence",
     "make_default_strategy",

@@ -170,6 +170,27 @@ def kmeans_cold_start(
     return reps.astype(np.int64, copy=False)
 
 
+def representatives_and_top(
+    scores: np.ndarray, X: np.ndarray | sp.spmatrix, n: int, *, top_share: float, seed: Seed = None
+) -> np.ndarray:
+    """A cold-start batch once a model exists: ``n - int(top_share * n)`` :func:`kmeans_cold_start`
+    representatives of the pool, then the ``int(top_share * n)`` best-scoring other texts (:func:`select`).
+
+    Coverage from the clusters, plus the texts a model trained on a few labels already finds hardest.
+    One random stream ``seed`` feeds k-means and then the tie-breaks, in that order.
+    Shapes: ``scores`` (N,), ``X`` (N, d) dense or sparse -> (n,) int64, representatives first.
+    """
+    if not 0.0 <= top_share <= 1.0:
+        raise ValueError(f"representatives_and_top: top_share must be in [0, 1], got {top_share}")
+    s = as_scores(scores, name="representatives_and_top")
+    rng = as_rng(seed)
+    n_top = int(top_share * n)
+    reps = kmeans_cold_start(X, n - n_top, seed=rng) if n_top < n else np.empty(0, dtype=np.int64)
+    others = s.astype(np.float64, copy=True)
+    others[reps] = -np.inf
+    return np.concatenate([reps, select(others, n_top, rng)])
+
+
 def diverse_top(
     scores: np.ndarray,
     X: np.ndarray | sp.spmatrix,

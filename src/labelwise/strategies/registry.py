@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from .batch_bald import batch_bald
 from .committee import bald, mean_kl, vote_entropy
-from .diversity import coreset, diverse_top, kmeans_cold_start
+from .diversity import coreset, diverse_top, kmeans_cold_start, representatives_and_top
 from .multilabel import multilabel_cardinality, multilabel_uncertainty, predicted_cardinality
 from .selection import as_count, select
 from .uncertainty import entropy, interval_window, least_confidence, margin, probability_interval
@@ -368,15 +368,11 @@ def make_default_strategy(
             n_top = int(cold_start_top_share * n)
             if ctx.proba is None or ctx.task != "multiclass" or ctx.proba.shape[1] < 3 or n_top == 0:
                 return kmeans_cold_start(ctx.embeddings, n, seed=ctx.rng()), None
-            rng = ctx.rng()
-            representatives = (kmeans_cold_start(ctx.embeddings, n - n_top, seed=rng) if n_top < n
-                               else np.empty(0, dtype=np.int64))
             start = time.perf_counter()
             scores = margin(ctx.proba)
             seconds["score"] = time.perf_counter() - start
-            others = scores.copy()
-            others[representatives] = -np.inf
-            return np.concatenate([representatives, select(others, n_top, rng)]), scores
+            return representatives_and_top(scores, ctx.embeddings, n, top_share=cold_start_top_share,
+                                           seed=ctx.rng()), scores
         start = time.perf_counter()
         if ctx.task == "multilabel":
             scores = multilabel_uncertainty(ctx.proba, aggregate=multilabel_aggregate)
