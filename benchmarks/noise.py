@@ -376,7 +376,10 @@ def main() -> int:
     timing = time_large(args.timing) if args.timing else None
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "timing": timing}, indent=1, ensure_ascii=False))
-    title = f"{', '.join(names)}; {args.kinds} flips at {args.rates}; {args.seeds} draw(s); fix={args.fix}"
+    if names:
+        title = f"{', '.join(names)}; {args.kinds} flips at {args.rates}; {args.seeds} draw(s); fix={args.fix}"
+    else:
+        title = f"timing only: full default check of {args.timing}"
     report(title, "noise.py", argv, render(rows, timing), section=SECTION, write=not args.no_results)
     return 0
 
