@@ -144,3 +144,19 @@ def test_geometry_strategies_see_a_dense_view_of_sparse_features():
     picked = learner.query(3)
     # three well-separated topics: a cluster representative from each
     assert sorted(corpus.labels[int(i[1:])] for i in picked) == ["food", "sport", "tech"]
+
+
+def test_contrastive_strategy_sees_the_models_predictions_for_labeled_texts():
+    from labelwise.strategies.contrastive import contrastive_kl
+
+    corpus = _corpus()
+    learner = ActiveLearner(corpus, model="tfidf-lr", strategy="cal", retrain_every=6, seed=0)
+    ids = learner.query(6)
+    learner.teach(ids, [corpus.labels[int(i[1:])] for i in ids])
+    picked = learner.query(5)
+    labeled = learner.positions(learner.labeled_ids)
+    pool = learner.positions(learner.unlabeled_ids)
+    expected = contrastive_kl(learner.predict_proba(learner.unlabeled_ids), learner.embeddings[pool],
+                              learner.predict_proba(learner.labeled_ids), learner.embeddings[labeled], k=10)
+    np.testing.assert_allclose(learner.strategy.last_scores, expected)
+    assert set(picked) <= set(learner.unlabeled_ids)

@@ -114,3 +114,55 @@ def test_representatives_and_top_splits_the_batch_by_share():
                                   select(scores, 10, seed=1))
     with pytest.raises(ValueError, match="top_share must be in"):
         representatives_and_top(scores, X, 10, top_share=-0.1)
+
+
+def test_badge_by_hand():
+    from labelwise.strategies.diversity import badge
+
+    # a = p - e_argmax, |g|^2 = |a|^2 |x|^2: row 0 = 0.5 * 4 = 2 (the largest), row 1 its duplicate, row 2
+    # a = (-0.4, 0.4), |g|^2 = 0.32 * 1
+    P = np.array([[0.5, 0.5], [0.5, 0.5], [0.6, 0.4]])
+    X = np.array([[0.0, 2.0], [0.0, 2.0], [1.0, 0.0]])
+    # after row 0 the duplicate is at distance 0 and row 2 at 2 + 0.32 - 2 (a0 . a2)(x0 . x2) = 2.32 > 0, so
+    # k-means++ must draw row 2; the other duplicate (distance 0 to everything chosen) only comes last.
+    # Rows 0 and 1 tie for the largest norm: the seed breaks the tie.
+    firsts = set()
+    for seed in range(8):
+        first, second, third = badge(P, X, 3, seed=seed)
+        assert {first, third} == {0, 1} and second == 2
+        firsts.add(int(first))
+    assert firsts == {0, 1}
+
+
+def test_badge_matches_explicit_gradient_embeddings_and_is_seeded():
+    from labelwise.strategies.diversity import badge
+
+    rng = np.random.default_rng(3)
+    P, X = rng.dirichlet(np.ones(3), size=80), rng.normal(size=(80, 4))
+    picks = badge(P, X, 12, seed=9)
+    np.testing.assert_array_equal(picks, badge(P, X, 12, seed=9))
+    np.testing.assert_array_equal(picks, badge(P, sp.csr_matrix(X), 12, seed=9))
+    assert len(set(picks.tolist())) == 12
+    # first pick = the largest explicit gradient embedding (p - e_yhat) outer x
+    A = P.copy()
+    A[np.arange(80), P.argmax(1)] -= 1
+    G = (A[:, :, None] * X[:, None, :]).reshape(80, -1)
+    assert picks[0] == np.argmax((G**2).sum(1))
+    # the implicit distance formula equals the explicit one
+    from sklearn.metrics.pairwise import euclidean_distances
+
+    D = euclidean_distances(G, G[picks[:1]], squared=True).ravel()
+    g_sq = (G**2).sum(1)
+    implicit = g_sq + g_sq[picks[0]] - 2 * (A @ A[picks[0]]) * (X @ X[picks[0]])
+    np.testing.assert_allclose(implicit, D, atol=1e-10)
+
+
+def test_badge_all_certain_falls_back_to_random_and_checks_shapes():
+    from labelwise.strategies.diversity import badge
+
+    P = np.tile([1.0, 0.0], (10, 1))
+    picks = badge(P, np.ones((10, 2)), 4, seed=1)
+    assert len(set(picks.tolist())) == 4
+    with pytest.raises(ValueError, match="10 probability rows but 9"):
+        badge(P, np.ones((9, 2)), 2)
+    assert badge(P, np.ones((10, 2)), 0).shape == (0,)

@@ -28,14 +28,14 @@ def full_context(task, **kw):
     else:
         base = dict(proba=ML, labeled_cardinality=1.5)
     return QueryContext(
-        embeddings=X, labeled_embeddings=X[:4], task=task, n_labeled=100, round=2, seed=7, **{**base, **kw}
+        embeddings=X, labeled_embeddings=X[:4], labeled_proba=PROBA[:4] if task == "multiclass" else None, task=task, n_labeled=100, round=2, seed=7, **{**base, **kw}
     )
 
 
 REQUIRED = {
     "random", "least-confidence", "margin", "entropy", "probability-interval", "vote-entropy", "mean-kl",
     "bald", "batch-bald", "kmeans", "coreset", "margin-diverse", "entropy-diverse", "ml-mean", "ml-max",
-    "ml-cardinality", "default",
+    "ml-cardinality", "default", "badge", "cal",
 }  # fmt: skip
 
 
@@ -62,6 +62,7 @@ def test_every_strategy_returns_distinct_positions_and_is_seeded(task):
             "samples",
             "embeddings",
             "labeled_embeddings",
+            "labeled_proba",
         }
         picks = strategy(full_context(task), 10)
         assert picks.dtype == np.int64 and picks.shape == (10,), name

@@ -251,6 +251,8 @@ class ActiveLearner:
             ctx.embeddings = self.embeddings[candidates]
         if "labeled_embeddings" in strategy.needs:
             ctx.labeled_embeddings = self.embeddings[labeled] if labeled.size else None
+        if "labeled_proba" in strategy.needs and model is not None and labeled.size:
+            ctx.labeled_proba = model.predict_proba(X[labeled])
         if self.corpus.task == "multilabel" and labeled.size:
             ctx.labeled_cardinality = float(np.mean([len(self._answers[p]) for p in labeled]))
         predict_seconds = time.perf_counter() - start

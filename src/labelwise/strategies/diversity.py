@@ -15,9 +15,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils.extmath import row_norms
 
+from ._arrays import as_proba
 from .selection import Seed, as_count, as_rng, as_scores, select
 
-__all__ = ["coreset", "diverse_top", "kmeans_cold_start"]
+__all__ = ["badge", "coreset", "diverse_top", "kmeans_cold_start", "representatives_and_top"]
 
 #: Entries of a distance block computed at once (8 MiB of float64): no N x N matrix is ever built.
 _DIST_BLOCK = 1 << 20
@@ -233,3 +234,58 @@ def diverse_top(
     if first.shape[0] < n:
         chosen[np.flatnonzero(~chosen)[: n - first.shape[0]]] = True
     return top[chosen]
+
+
+def badge(
+    proba: np.ndarray,
+    X: np.ndarray | sp.spmatrix,
+    n: int,
+    *,
+    seed: Seed = None,
+) -> np.ndarray:
+    """BADGE: k-means++ seeding over the gradient embeddings of a softmax output layer.
+
+    A text's gradient embedding is the loss gradient of the last layer at the model's own guess
+    ``y_hat = argmax p``: ``g_i = (p_i - e_{y_hat_i}) ⊗ x_i`` (C·d values). Its norm grows with uncertainty
+    and its direction says where the text lies and which classes it hesitates between, so k-means++ seeding
+    (first the largest norm, then each next text drawn with probability proportional to its squared distance
+    to the nearest one chosen) gives a batch that is uncertain and diverse without a tuning knob.
+    ``||g_i - g_j||^2 = |a_i|^2 |x_i|^2 + |a_j|^2 |x_j|^2 - 2 (a_i·a_j)(x_i·x_j)`` with ``a = p - e_y_hat``,
+    so the C·d-dimensional embeddings are never built: each pick costs O(N (C + d)).
+    Shapes: ``proba`` (N, C), ``X`` (N, d) dense or sparse -> (min(n, N),) int64, in pick order. If every
+    remaining text is at distance 0 (all certain, or duplicates), the rest are drawn uniformly.
+
+    Paper: Ash, Zhang, Krishnamurthy, Langford & Agarwal 2020, "Deep batch active learning by diverse,
+    uncertain gradient lower bounds" (ICLR).
+    """
+    P = as_proba(proba, name="badge")
+    M = as_embeddings(X, name="badge")
+    N = P.shape[0]
+    if M.shape[0] != N:
+        raise ValueError(f"badge: {N} probability rows but {M.shape[0]} embedding rows")
+    n = min(as_count(n, name="badge"), N)
+    if n <= 0:
+        return np.empty(0, dtype=np.int64)
+    rng = as_rng(seed)
+    A = P.copy()
+    A[np.arange(N), P.argmax(axis=1)] -= 1.0
+    g_sq = row_norms(A, squared=True) * row_norms(M, squared=True)  # |g_i|^2
+    picks = [int(select(g_sq, 1, rng)[0])]
+    min_d = np.full(N, np.inf)
+    while True:
+        c = picks[-1]
+        x_dot = M @ M[c].T
+        x_dot = np.asarray(x_dot.todense()).ravel() if sp.issparse(x_dot) else np.ravel(x_dot)
+        d = g_sq + g_sq[c] - 2.0 * (A @ A[c]) * x_dot
+        np.minimum(min_d, np.maximum(d, 0.0), out=min_d)
+        min_d[picks] = 0.0
+        if len(picks) == n:
+            break
+        total = min_d.sum()
+        if total > 0 and np.isfinite(total):
+            picks.append(int(rng.choice(N, p=min_d / total)))
+        else:
+            rest = np.setdiff1d(np.arange(N), picks)
+            picks.extend(int(i) for i in rng.choice(rest, size=n - len(picks), replace=False))
+            break
+    return np.asarray(picks, dtype=np.int64)

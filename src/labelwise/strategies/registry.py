@@ -20,7 +20,8 @@ import scipy.sparse as sp
 
 from .batch_bald import batch_bald
 from .committee import bald, mean_kl, vote_entropy
-from .diversity import coreset, diverse_top, kmeans_cold_start, representatives_and_top
+from .contrastive import contrastive_kl
+from .diversity import badge, coreset, diverse_top, kmeans_cold_start, representatives_and_top
 from .multilabel import multilabel_cardinality, multilabel_uncertainty, predicted_cardinality
 from .selection import as_count, select
 from .uncertainty import entropy, interval_window, least_confidence, margin, probability_interval
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 TASKS = frozenset({"multiclass", "multilabel"})
-NEEDS = frozenset({"proba", "samples", "embeddings", "labeled_embeddings"})
+NEEDS = frozenset({"proba", "samples", "embeddings", "labeled_embeddings", "labeled_proba"})
 Embeddings = np.ndarray | sp.spmatrix
 
 
@@ -49,6 +50,7 @@ class QueryContext:
     samples: (k, n, C) committee / MC-dropout probabilities, or None.
     embeddings: (n, d) pool embeddings, dense or SciPy sparse, or None.
     labeled_embeddings: (m, d) embeddings of the already labeled texts, or None.
+    labeled_proba: (m, C) the model's probabilities for the already labeled texts (same rows), or None.
     task: "multiclass" or "multilabel".
     n_labeled: how many texts are labeled so far (drives cold-start decisions).
     round: 0-based query round (drives the probability-interval window and the per-round random stream).
@@ -61,6 +63,7 @@ class QueryContext:
     samples: np.ndarray | None = None
     embeddings: Embeddings | None = None
     labeled_embeddings: Embeddings | None = None
+    labeled_proba: np.ndarray | None = None
     task: str = "multiclass"
     n_labeled: int = 0
     round: int = 0
@@ -304,6 +307,27 @@ def _coreset_factory() -> QueryStrategy:
     )
 
 
+def _badge_factory() -> QueryStrategy:
+    def run(ctx: QueryContext, n: int, seconds: dict[str, float]) -> tuple[np.ndarray, None]:
+        P, X = ctx.require("proba", "badge"), ctx.require("embeddings", "badge")
+        return badge(P, X, n, seed=ctx.rng()), None
+
+    return QueryStrategy("badge", frozenset({"proba", "embeddings"}), _MC, run,
+                         "k-means++ over gradient embeddings (uncertain and diverse)")
+
+
+def _contrastive_factory(*, k: int = 10, diverse: bool = False, candidates: int = 10) -> QueryStrategy:
+    def score(ctx: QueryContext) -> np.ndarray:
+        if ctx.labeled_proba is None or ctx.labeled_embeddings is None:
+            return margin(ctx.require("proba", "cal"))  # nothing labeled to contrast with yet
+        return contrastive_kl(ctx.require("proba", "cal"), ctx.require("embeddings", "cal"),
+                              ctx.labeled_proba, ctx.labeled_embeddings, k=k)
+
+    return _scoring("cal", {"proba", "embeddings", "labeled_proba", "labeled_embeddings"}, _MC, score,
+                    f"mean KL from the {k} nearest labeled texts' predictions (contrastive)")(
+        diverse=diverse, candidates=candidates)
+
+
 def make_default_strategy(
     *,
     cold_start_factor: float = 2.0,
@@ -417,6 +441,8 @@ def _register_all() -> None:
     register_strategy("batch-bald", _batch_bald_factory)
     register_strategy("kmeans", _kmeans_factory)
     register_strategy("coreset", _coreset_factory)
+    register_strategy("badge", _badge_factory)
+    register_strategy("cal", _contrastive_factory)
     for name, needs, tasks, score, description in specs:
         if name in ("margin", "entropy", "ml-max"):
             diverse_name = f"{name}-diverse"
