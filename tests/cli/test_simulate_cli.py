@@ -29,7 +29,10 @@ def test_simulate_writes_the_results_contract(tmp_path, datasets_dir, capsys):
         assert len(curve["mean"]) == len(curve["std"]) == 5
         assert all(0 <= m <= 1 for m in curve["mean"])
         sv = results["savings"][name]
-        assert set(sv) == {"target_score", "labels_needed", "random_labels_needed", "savings"}
+        assert set(sv) == {"target_score", "labels_needed", "random_labels_needed", "savings", "savings_interval"}
+        lo, hi = sv["savings_interval"]
+        if sv["savings"] is not None and lo is not None:
+            assert lo <= hi
         assert sv["target_score"] == pytest.approx(results["curves"]["random"]["mean"][-1])
         if sv["labels_needed"] is not None:
             assert sv["savings"] == pytest.approx(1 - sv["labels_needed"] / 100)
@@ -38,7 +41,7 @@ def test_simulate_writes_the_results_contract(tmp_path, datasets_dir, capsys):
     assert results["settings"]["pool_size"] == 300
     assert (out / "curves.png").stat().st_size > 10_000
     report = (out / "report.md").read_text()
-    assert "| margin |" in report and "savings" in report.lower()
+    assert "| margin |" in report and "savings" in report.lower() and "90 % interval" in report
     assert "random" in capsys.readouterr().out
 
 

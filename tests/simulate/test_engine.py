@@ -25,6 +25,28 @@ def test_savings_follow_the_seed_definition():
     assert got["worse"]["labels_needed"] is None and got["worse"]["savings"] is None
 
 
+def test_savings_interval_is_a_paired_seed_bootstrap():
+    labels = [10, 20, 30]
+    curves = {
+        # random's target: 0.6 from seed 0, 0.4 from seed 1, 0.5 from both
+        "random": {"labels": labels, "mean": [0.1, 0.2, 0.5], "per_seed": [[0.1, 0.2, 0.6], [0.1, 0.2, 0.4]]},
+        # both seeds: reaches 0.5 at 30 (savings 0); seed 0 twice: 0.6 at 20 (1/3); seed 1 twice: 0.4 at 30 (0)
+        "some": {"labels": labels, "mean": [0.2, 0.45, 0.6], "per_seed": [[0.2, 0.6, 0.7], [0.2, 0.3, 0.5]]},
+        # never reaches the target, whichever seeds are drawn
+        "never": {"labels": labels, "mean": [0.15, 0.2, 0.425], "per_seed": [[0.2, 0.3, 0.55], [0.1, 0.1, 0.3]]},
+        # reaches it only with seed 0 drawn twice (0.6 at 30); "never" otherwise
+        "edge": {"labels": labels, "mean": [0.1, 0.2, 0.45], "per_seed": [[0.1, 0.2, 0.6], [0.1, 0.2, 0.3]]},
+    }
+    got = savings_against_random(curves, 30)
+    assert got["some"]["savings"] == 0.0
+    # 1/4 of resamples give 1/3, the rest 0: the central 90 % spans both
+    assert got["some"]["savings_interval"] == [0.0, pytest.approx(1 / 3, abs=1e-6)]
+    assert got["never"]["savings"] is None and got["never"]["savings_interval"] == [None, None]
+    assert got["edge"]["savings_interval"] == [None, 0.0]
+    assert "savings_interval" not in savings_against_random({k: {**v, "per_seed": [v["per_seed"][0]]}
+                                                             for k, v in curves.items()}, 30)["some"]
+
+
 def test_area_under_curve_is_a_mean_score():
     assert area_under_curve([0, 10], [0.5, 0.7]) == pytest.approx(0.6)
     assert area_under_curve([0, 10, 30], [0.0, 1.0, 1.0]) == pytest.approx((5 + 20) / 30)

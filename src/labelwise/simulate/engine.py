@@ -45,9 +45,16 @@ def label_schedule(initial: int, batch: int, budget: int) -> list[int]:
     return points
 
 
-def savings_against_random(curves: dict, budget: int, *, baseline: str = "random") -> dict:
+def savings_against_random(curves: dict, budget: int, *, baseline: str = "random",
+                           interval: float = 0.9, resamples: int = 2000) -> dict:
     """The seed study's definition: target = random's mean score at the full budget; labels_needed = fewest
     labels at which a strategy's mean curve reaches it; savings = 1 − labels_needed / budget (None if never).
+
+    Where the curves carry ``per_seed`` scores (seed i of every strategy started from the same initial
+    sample), ``savings_interval`` is a paired seed bootstrap: resample the seeds with replacement
+    (``resamples`` times, fixed random stream), recompute random's target and the strategy's mean curve from
+    the same resampled seeds, and report the central ``interval`` of the resulting savings as ``[lo, hi]``
+    (None for an end where the strategy never reaches the target). How far a five-seed savings number can move.
     """
     if baseline not in curves:
         return {}
@@ -58,12 +65,26 @@ def savings_against_random(curves: dict, budget: int, *, baseline: str = "random
         return int(hits[0]) if hits else None
 
     random_needed = needed(curves[baseline])
+    base_runs = np.asarray(curves[baseline].get("per_seed", []), dtype=float)
+    picks = None
+    if base_runs.ndim == 2 and base_runs.shape[0] > 1:
+        picks = np.random.default_rng(0).integers(base_runs.shape[0], size=(resamples, base_runs.shape[0]))
+        targets = base_runs[picks].mean(axis=1)[:, -1]
     out = {}
     for name, curve in curves.items():
         n = needed(curve)
         out[name] = {"target_score": float(target), "labels_needed": n,
                      "random_labels_needed": random_needed,
                      "savings": None if n is None else float(1.0 - n / budget)}
+        runs = np.asarray(curve.get("per_seed", []), dtype=float)
+        if picks is not None and runs.shape == base_runs.shape:
+            means = runs[picks].mean(axis=1)  # (resamples, points)
+            reached = means >= targets[:, None] - 1e-12
+            labels = np.asarray(curve["labels"], dtype=float)
+            boot = np.where(reached.any(axis=1), 1.0 - labels[reached.argmax(axis=1)] / budget, -np.inf)
+            tail = (1.0 - interval) / 2
+            lo, hi = np.quantile(boot, [tail, 1.0 - tail], method="inverted_cdf")
+            out[name]["savings_interval"] = [None if not np.isfinite(v) else round(float(v), 6) for v in (lo, hi)]
     return out
 
 
