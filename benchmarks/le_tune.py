@@ -15,7 +15,10 @@ k-means cold start, then margin with a diverse batch) plus any of these parts, o
   k-means clusters and the top text by the score of each, once a model exists; ``-cs`` one random member of
   each k-means cluster instead of the one nearest its centroid; ``-cm<N>`` the representatives of the batch-many
   largest of N × batch clusters; ``-cp<N>`` batch / N clusters with picks proportional to cluster size, nearest
-  the centroid first.
+  the centroid first;
+- after the cold start: ``-badge`` BADGE (k-means++ over gradient embeddings) instead of the score and diverse
+  batch; ``-cal`` contrastive KL (CAL) as the score; ``-id<B>`` the score times the text's mean cosine similarity
+  to the pool to the power B (information density).
 
 Prints per variant the savings, the area under the mean curve and the worst gap to random (mean over seeds) over
 the curve.
@@ -33,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from labelwise.strategies import representatives_and_top
-from labelwise.strategies.diversity import diverse_top, kmeans_cold_start
+from labelwise.strategies.contrastive import contrastive_kl
+from labelwise.strategies.diversity import badge, diverse_top, kmeans_cold_start
 from labelwise.strategies.multilabel import multilabel_uncertainty
 from labelwise.strategies.registry import (
     QueryContext,
@@ -54,7 +58,7 @@ def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor:
               random_share: float = 0.0, diverse_until: float = float("inf"), cold_random: bool = False,
               cold_stratified: bool = False, cold_half: bool = False, cold_multiple: int = 1,
               cold_proportional: int = 0, cold_top_share: float = 0.0, cold_cluster_top: bool = False,
-              name: str = "variant") -> QueryStrategy:
+              after: str = "", density_beta: float = 0.0, name: str = "variant") -> QueryStrategy:
     """Cold start by k-means below ``cold_start_factor * n`` labels, then ``score`` with a diverse batch of
     ``candidates * n`` top candidates while fewer than ``diverse_until * n`` are labeled (plain top-n after);
     ``random_share`` of each batch drawn uniformly from the rest."""
@@ -82,8 +86,15 @@ def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor:
             if ctx.embeddings is not None and not (cold_random and ctx.proba is not None):
                 return kmeans_cold_start(ctx.embeddings, n, seed=rng), None
             return rng.choice(ctx.pool_size(), size=n, replace=False), None
+        if after == "badge":
+            return badge(ctx.proba, ctx.embeddings, n, seed=rng), None
         t = time.perf_counter()
-        s = fn(ctx.proba)
+        if after == "cal" and ctx.labeled_proba is not None:
+            s = contrastive_kl(ctx.proba, ctx.embeddings, ctx.labeled_proba, ctx.labeled_embeddings)
+        else:
+            s = fn(ctx.proba)
+        if density_beta and ctx.embeddings is not None:
+            s = information_density(s, ctx.embeddings, density_beta)
         seconds["score"] = time.perf_counter() - t
         k_rand = int(round(random_share * n))
         diverse = candidates > 1 and ctx.n_labeled < diverse_until * n
@@ -93,7 +104,17 @@ def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor:
             picks = np.concatenate([picks, rng.choice(rest, size=k_rand, replace=False)])
         return picks, s
 
-    return QueryStrategy(name, frozenset({"proba", "embeddings"}), frozenset({"multiclass", "multilabel"}), run)
+    needs = {"proba", "embeddings"} | ({"labeled_proba", "labeled_embeddings"} if after == "cal" else set())
+    return QueryStrategy(name, frozenset(needs), frozenset({"multiclass", "multilabel"}), run)
+
+
+def information_density(scores: np.ndarray, X, beta: float) -> np.ndarray:
+    """Settles & Craven 2008: uncertainty x (mean cosine similarity to the pool) ** beta; ``scores`` shifted to
+    be >= 0 (margin's [-1, 0] becomes 1 - (p1 - p2))."""
+    Xd = np.asarray(X.todense()) if hasattr(X, "todense") else np.asarray(X, dtype=np.float64)
+    Xn = Xd / np.maximum(np.linalg.norm(Xd, axis=1, keepdims=True), 1e-12)
+    density = np.clip(Xn @ Xn.mean(axis=0), 1e-12, None)
+    return (scores - scores.min()) * density**beta
 
 
 def cluster_stratified(X, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -151,6 +172,10 @@ def variant(name: str) -> str:
             opts["cold_top_share"] = int(m[1] or 50) / 100
         elif part == "cq":
             opts["cold_cluster_top"] = True
+        elif m := re.fullmatch(r"id([\d.]+)", part):
+            opts["density_beta"] = float(m[1])
+        elif part in ("badge", "cal"):
+            opts["after"] = part
         elif part == "cs":
             opts["cold_stratified"] = True
         elif m := re.fullmatch(r"d([\d.]+)", part):
