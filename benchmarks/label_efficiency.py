@@ -166,6 +166,12 @@ def _sv(x) -> str:
     return "never" if x is None else f"{x:.2f}"
 
 
+def _span(entry: dict) -> str:
+    """`` [0.45, 0.60]``: the seed-bootstrap interval of a savings entry, where the run computed one."""
+    span = entry.get("savings_interval")
+    return "" if span is None else f" [{_sv(span[0])}, {_sv(span[1])}]"
+
+
 def _seed_spread(curve: dict, random_curve: dict, at: int) -> str:
     """`` (seeds -12.6 to +4.1)``: the per-seed gaps (points) behind a mean gap to random, where they were saved."""
     if "per_seed" not in curve or "per_seed" not in random_curve:
@@ -183,13 +189,13 @@ def table(name: str, res: dict) -> list[str]:
     lines = [f"#### {name} ({res['task']}, {res['model']}, {res['metric']}; pool {res['settings']['pool_size']}, "
              f"test {res['settings']['test_size']}, {res['settings']['seeds']} seeds, budget {res['settings']['budget']}): full data {res['full_data_score']:.3f}, random@budget "
              f"{rand[-1]:.3f} ± {curves['random']['std'][-1]:.3f}",
-             "", "| run | strategy | score@budget (mean ± std) | savings | AUC | worst gap to random (pts, @labels) "
+             "", "| run | strategy | score@budget (mean ± std) | savings [90 % seed bootstrap] | AUC | worst gap to random (pts, @labels) "
              "| s / round | same picks as labelwise (replay) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for s, c in curves.items():
         gap = np.asarray(c["mean"]) - rand
         secs = sum(v for k, v in res["seconds"][s].items() if k != "featurize") / (seeds * n_rounds)
-        lines.append(f"| labelwise | {s} | {c['mean'][-1]:.3f} ± {c['std'][-1]:.3f} | {_sv(sav[s]['savings'])} "
-                     f"| {c['auc']:.4f} | {100 * gap.min():+.1f} @ {c['labels'][int(gap.argmin())]}"
+        lines.append(f"| labelwise | {s} | {c['mean'][-1]:.3f} ± {c['std'][-1]:.3f} | {_sv(sav[s]['savings'])}"
+                     f"{_span(sav[s])} | {c['auc']:.4f} | {100 * gap.min():+.1f} @ {c['labels'][int(gap.argmin())]}"
                      f"{_seed_spread(c, curves['random'], int(gap.argmin())) if gap.min() < 0 else ''} "
                      f"| {secs:.3f} | |")
     st = res.get("smalltext")
@@ -199,7 +205,7 @@ def table(name: str, res: dict) -> list[str]:
             gap = np.asarray(c["mean"]) - st_rand  # against small-text's own random run
             same = "" if c["same_picks"] is None else f"{100 * c['same_picks']:.1f} %"
             lines.append(f"| small-text | {c['smalltext_strategy']} | {c['mean'][-1]:.3f} ± {c['std'][-1]:.3f} | "
-                         f"{_sv(st['savings'][s]['savings'])} | {c['auc']:.4f} | {100 * gap.min():+.1f} @ "
+                         f"{_sv(st['savings'][s]['savings'])}{_span(st['savings'][s])} | {c['auc']:.4f} | {100 * gap.min():+.1f} @ "
                          f"{c['labels'][int(gap.argmin())]} | {c['seconds_per_round']:.3f} | {same} |")
     return lines + [""]
 
@@ -228,7 +234,8 @@ def verdict(name: str, res: dict) -> str:
     ok = (d_sav or -1) >= (b_sav if b_sav is not None else -1) and d_auc >= b_auc - 1e-9
     target = TARGETS.get(name)
     t = "" if target is None else (f"≥ {target:.2f}: " + ("yes" if (d_sav or -1) >= target - 1e-9 else "**no**"))
-    return (f"| {name} | {_sv(d_sav)} | {d_auc:.4f} | {ref}: {best_s} {_sv(b_sav)} / best AUC {b_auc:.4f} | "
+    return (f"| {name} | {_sv(d_sav)}{_span(sav['default'])} | {d_auc:.4f} | {ref}: {best_s} {_sv(b_sav)}"
+            f"{_span(common[best_s]) if st else _span(sav[best_s])} / best AUC {b_auc:.4f} | "
             f"{'yes' if ok else '**no**'} | {100 * gap:+.1f} ({'ok' if gap >= -0.01 else '**below**'}) | {t} |")
 
 
@@ -264,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         argv if argv is not None else sys.argv[1:])
     summary = ["Savings in this table are all read against labelwise's random curve (the same target for every "
                "run); small-text's rows below are read against small-text's own random run.", "",
-               "| dataset | default savings | default AUC | best plain strategy (savings / AUC) | default ≥ it "
+               "| dataset | default savings [90 % seed bootstrap] | default AUC | best plain strategy (savings / AUC) | default ≥ it "
                "(savings and AUC) | default worst gap to random (pts) | issue target |",
                "|---|---:|---:|---|---|---|---|"] + [verdict(n, r) for n, r in results.items()]
     detail = [line for n, r in results.items() for line in table(n, r)]
