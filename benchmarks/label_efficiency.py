@@ -84,7 +84,7 @@ def smalltext_run(X, y, X_test, y_test, n_classes: int, C: float, seeds: int, sc
     warnings.simplefilter("ignore", ConvergenceWarning)
     classes = {"RandomSampling": RandomSampling, "LeastConfidence": LeastConfidence,
                "BreakingTies": BreakingTies, "PredictionEntropy": PredictionEntropy}
-    train = SklearnDataset(X, y)
+    train = SklearnDataset(X, y, target_labels=np.arange(n_classes))
     out: dict = {}
     for ours, theirs in SMALLTEXT.items():
         curves, round_seconds, overlap = [], [], []

@@ -21,7 +21,9 @@ check-labels ``--cleaned`` default: correct confident suggestions, drop the othe
 labels; recovered = (c - a) / (d - a). With --seeds S every setting is drawn S times (other flips, same texts)
 and the tables give means; recovered is the mean gain over the mean loss (a per-seed ratio is noise when the
 loss is a few test texts), with the per-seed range.
-Finally the wall time of a default check of online_shopping_10cats train (50k texts).
+With --downstream M1,M2 the same label versions also train labelwise models M1, M2 (their own C) and the
+recovered shares are reported per model. Finally the wall time of a default check of online_shopping_10cats
+train (50k texts).
 Appends a dated entry to the "Label noise" section of benchmarks/RESULTS.md.
 """
 
@@ -45,6 +47,7 @@ from _common import datasets_dir, report  # noqa: E402
 
 from labelwise.data import Corpus, load_corpus  # noqa: E402
 from labelwise.features import is_cjk, make_featurizer  # noqa: E402
+from labelwise.loop import resolve_model  # noqa: E402
 from labelwise.models import LinearModel  # noqa: E402
 from labelwise.noise import (  # noqa: E402
     CLEANLAB_FILTERS,
@@ -101,15 +104,15 @@ def inject(y: np.ndarray, rate: float, kind: str, n_classes: int, flip_dist: np.
     return noisy, flip
 
 
-def accuracy(X, y, Xt, yt, n_classes: int, keep: np.ndarray | None = None) -> float:
+def accuracy(X, y, Xt, yt, n_classes: int, keep: np.ndarray | None = None, *, C: float = 1.0) -> float:
     keep = np.ones(len(y), dtype=bool) if keep is None else keep
-    model = LinearModel("multiclass", n_classes, C=1.0).fit(X[keep], y[keep])
+    model = LinearModel("multiclass", n_classes, C=C).fit(X[keep], y[keep])
     return float((model.predict(Xt) == yt).mean())
 
 
 def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: int, *, seeds: int = 1,
                 fix: str = "confident", min_confidence: float = MIN_CONFIDENCE,
-                cjk_reference: str = "e5") -> list[dict]:
+                cjk_reference: str = "e5", downstream: tuple[str, ...] = ()) -> list[dict]:
     train = load_corpus(DATASETS / name / "train.jsonl")
     test = load_corpus(DATASETS / name / "test.jsonl", labels=train.label_set)
     if len(train) > n:
@@ -124,6 +127,12 @@ def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: 
         views[view] = f.fit_transform(train.texts)
         if view == ref_view:
             test_views[view] = f.transform(test.texts)
+    models = {}  # downstream model name -> (train features, test features, C), labelwise's own settings
+    for model_name in downstream:
+        spec = resolve_model(model_name, train.texts)
+        f = make_featurizer(spec.features)
+        models[model_name if model_name != "auto" else f"auto ({spec.name})"] = (
+            f.fit_transform(train.texts), f.transform(test.texts), spec.classifier_options["C"])
     print(f"{name}: {len(train)} texts, features {time.perf_counter() - t0:.0f} s", flush=True)
     y, yt = train.label_matrix(), test.label_matrix()
     X, Xt = views[ref_view], test_views[ref_view]
@@ -134,13 +143,15 @@ def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: 
 
     flip_dist = similar_classes(y, ref_oof(y), C)
     acc_clean = accuracy(X, y, Xt, yt, C)
+    clean_downstream = {m: accuracy(Xm, y, Xtm, yt, C, C=c) for m, (Xm, Xtm, c) in models.items()}
     rows = []
     for kind in kinds:
         for rate in rates:
             draws = []
             for seed in range(seeds):
                 draw = run_draw(name, train, X, Xt, y, yt, views, flip_dist, acc_clean, kind, rate, seed, folds,
-                                fix=fix, min_confidence=min_confidence)
+                                fix=fix, min_confidence=min_confidence, models=models,
+                                clean_downstream=clean_downstream)
                 draws.append(draw)
                 print(json.dumps(draw, ensure_ascii=False), flush=True)
             rows.append(summarize(draws, fix))
@@ -150,7 +161,8 @@ def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: 
 
 
 def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.ndarray, acc_clean: float,
-             kind: str, rate: float, seed: int, folds: int, *, fix: str, min_confidence: float) -> dict:
+             kind: str, rate: float, seed: int, folds: int, *, fix: str, min_confidence: float,
+             models: dict | None = None, clean_downstream: dict | None = None) -> dict:
     """One noise draw of one setting: detection by every method, accuracy after each label version."""
     label_set, C = train.label_set, len(train.label_set)
     noisy, flip = inject(y, rate, kind, C, flip_dist,
@@ -185,7 +197,14 @@ def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.
         ORACLE_FIX: accuracy(X, flagged_set_right, Xt, yt, C),
         "clean": acc_clean,
     }
-    return {"dataset": name, "n": len(y), "kind": kind, "rate": rate, "seed": seed, "detection": det,
+    downstream = {}
+    for m, (Xm, Xtm, c) in (models or {}).items():
+        downstream[m] = {"noisy": accuracy(Xm, noisy, Xtm, yt, C, C=c),
+                         "corrected": accuracy(Xm, corrected, Xtm, yt, C, C=c),
+                         f"fix={fix}": accuracy(Xm, fixed, Xtm, yt, C, keep=keep, C=c),
+                         ORACLE_FIX: accuracy(Xm, flagged_set_right, Xtm, yt, C, C=c),
+                         "clean": clean_downstream[m]}
+    return {"dataset": name, "downstream": downstream, "n": len(y), "kind": kind, "rate": rate, "seed": seed, "detection": det,
             "accuracy": acc, "fix": {"fix": fix, "min_confidence": min_confidence, "relabeled":
                                      int((fixed != noisy).sum()), "dropped": int((~keep).sum())},
             "seconds": {"reference oof": t_ref, "labelwise": t_lw}, "labelwise_model": check.model,
@@ -216,8 +235,15 @@ def summarize(draws: list[dict], fix: str) -> dict:
         gain = np.array([d["accuracy"][version] - d["accuracy"]["noisy"] for d in draws])
         recovered[version] = float(gain.mean() / loss.mean()) if loss.mean() > 0 else float("nan")
         per_draw[version] = [float(g / lo) if lo > 0 else float("nan") for g, lo in zip(gain, loss, strict=True)]
+    downstream = {}
+    for m in first.get("downstream", {}):
+        acc_m = {k: float(np.mean([d["downstream"][m][k] for d in draws])) for k in first["downstream"][m]}
+        loss_m = acc_m["clean"] - acc_m["noisy"]
+        downstream[m] = {"accuracy": acc_m, "loss": loss_m, "recovered": {
+            v: (acc_m[v] - acc_m["noisy"]) / loss_m if loss_m > 0 else float("nan")
+            for v in ("corrected", f"fix={fix}", ORACLE_FIX)}}
     return {"dataset": first["dataset"], "n": first["n"], "kind": first["kind"], "rate": first["rate"],
-            "seeds": len(draws), "detection": det, "f1_sd": f1_sd, "accuracy": acc, "loss": float(loss.mean()),
+            "seeds": len(draws), "downstream": downstream, "detection": det, "f1_sd": f1_sd, "accuracy": acc, "loss": float(loss.mean()),
             "recovered": recovered, "recovered_per_draw": per_draw, "fix": fix,
             "min_confidence": first["fix"]["min_confidence"],
             "seconds": float(np.mean([d["seconds"]["labelwise"] for d in draws])),
@@ -324,6 +350,19 @@ def render(rows: list[dict], timing: dict | None, ablation: list[dict] | None = 
                          f"{a['clean']:.4f} | {r['loss']:.4f} | {span('corrected')} | {span(f'fix={fix}')} | "
                          f"{span(ORACLE_FIX)} | "
                          f"{r['seconds']:.0f} |")
+    if any(r.get("downstream") for r in rows):
+        fix = rows[0]["fix"]
+        lines += ["", "Other downstream models (labelwise's model names, each with its own C; the same noisy and "
+                  "fixed label versions as above, means over the draws): test accuracy when trained on the noisy / "
+                  "clean labels, and the share of the loss each label version recovers.", "",
+                  f"| dataset | noise | model | noisy | clean | lost | recovered corrected | recovered fix={fix} | "
+                  f"recovered {ORACLE_FIX} |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            for m, d in r.get("downstream", {}).items():
+                a, rec = d["accuracy"], d["recovered"]
+                lines.append(f"| {r['dataset']} | {r['kind']} {r['rate']:.0%} | {m} | {a['noisy']:.4f} | "
+                             f"{a['clean']:.4f} | {d['loss']:.4f} | {rec['corrected']:.2f} | "
+                             f"{rec[f'fix={fix}']:.2f} | {rec[ORACLE_FIX]:.2f} |")
     if ablation:
         lines += ["", "Ablation (uniform flips; LR C=0.3 on MiniLM, 1.0 on TF-IDF unless noted; k-NN k=30 cosine; "
                   "probabilities of the components averaged): detection F1 with cleanlab's default filter / with "
@@ -355,6 +394,9 @@ def main() -> int:
     ap.add_argument("--cjk-reference", default="e5", choices=("e5", "tfidf"),
                     help="featurizer of the reference (cleanlab-baseline and accuracy) model for CJK datasets "
                          "(default e5, labelwise's default Chinese model)")
+    ap.add_argument("--downstream", default="",
+                    help="also train these labelwise models (e.g. auto,tfidf-lr,e5-tfidf-lr) on every label version "
+                         "and report how much of their loss each version recovers ('' = none)")
     ap.add_argument("--timing", default="online_shopping_10cats", help="dataset for the large check ('' = skip)")
     ap.add_argument("--ablation", action="store_true",
                     help="only the component ablation on the (English) --datasets, uniform flips at --rates")
@@ -372,7 +414,8 @@ def main() -> int:
     rows = []
     for name in names:
         rows += run_dataset(name, args.n, rates, args.kinds.split(","), args.folds, seeds=args.seeds, fix=args.fix,
-                            min_confidence=args.min_confidence, cjk_reference=args.cjk_reference)
+                            min_confidence=args.min_confidence, cjk_reference=args.cjk_reference,
+                            downstream=tuple(m for m in args.downstream.split(",") if m))
     timing = time_large(args.timing) if args.timing else None
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "timing": timing}, indent=1, ensure_ascii=False))
