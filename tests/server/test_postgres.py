@@ -27,7 +27,7 @@ from labelwise.server.app import create_app
 from labelwise.server.export import export_project
 from labelwise.server.project import create_project, open_project, project_url
 from labelwise.server.review import ReviewQueue
-from labelwise.server.store import Store, utcnow
+from labelwise.server.store import Conflict, Store, utcnow
 from labelwise.server.tables import Label, Lease
 
 from .conftest import LABELS, make_corpus
@@ -191,7 +191,12 @@ def test_a_text_answered_through_another_server_is_never_served(pg_url):
         alice, _ = first.add_annotator("alice")
         bob = second.annotator_id("bob", create=True)
         held = second.next_item(bob, session="held")["id"]
-        first.submit(alice, held, "neg")  # the first store does not know bob's lease (a cache of its own)
+        with pytest.raises(Conflict):  # the first store's cache does not know bob's lease; the lease table does
+            first.submit(alice, held, "neg")
+        with first._session() as s:  # bob's lease runs out
+            s.get(Lease, held).expires_at = utcnow()
+            s.commit()
+        first.submit(alice, held, "neg")
         answered = first.next_item(alice)["id"]
         assert held == second._order[0] and answered == second._order[1]  # what the second would serve next
         first.submit(alice, answered, "pos")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from labelwise.server.store import Store
+from labelwise.server.store import Conflict, Store, utcnow
 from labelwise.server.tables import Label, Lease
 
 
@@ -67,10 +67,26 @@ def test_submit_and_next_skips_a_text_answered_through_another_store(two_stores)
     assert second.n_labeled == 2
 
 
+def test_a_text_held_through_another_store_cannot_be_answered_by_someone_else(two_stores):
+    first, second, alice, bob = two_stores(5)
+    held = second.next_item(bob)["id"]
+    assert held not in first._leases  # the first store's cache knows nothing of bob's lease
+    with pytest.raises(Conflict):  # the lease table does
+        first.submit(alice, held, "pos")
+    assert first.n_labeled == 0 and _lease_of(first, held).annotator_id == bob
+    with first._session() as s:
+        assert s.scalar(select(func.count()).select_from(Label)) == 0  # nothing half-written
+    second.submit(bob, held, "neg")
+    first.submit(alice, held, "pos")  # released: a second opinion is welcome
+    assert first.n_labeled == 1
+
+
 def test_a_held_text_answered_through_another_store_is_replaced(two_stores):
     first, second, alice, bob = two_stores(5)
     held = second.next_item(bob)["id"]
-    # the first store does not know bob's lease (a cache of its own), so alice may answer the text
+    with first._session() as s:  # bob's lease runs out before alice answers the text through the first store
+        s.get(Lease, held).expires_at = utcnow()
+        s.commit()
     first.submit(alice, held, "pos")
     again = second.next_item(bob)
     assert again["id"] != held and again["leased_to_me"]

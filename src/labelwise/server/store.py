@@ -328,11 +328,11 @@ class Store:
         value = self.validate(value, item_id)
         now = utcnow()
         with self._lock:
-            holder = self._leases.get(item_id)
-            if holder and holder[0] != annotator_id and holder[2] > now:
-                raise Conflict("another annotator holds this text right now")
             with self.engine.begin() as conn:
                 key = {"item": item_id, "annotator": annotator_id}
+                # the lease table, not this process's cache: another server process may hold the text
+                if conn.execute(_LIVE_LEASE_OF_OTHER, {**key, "now": now}).first() is not None:
+                    raise Conflict("another annotator holds this text right now")
                 if self.engine.dialect.update_returning:
                     old = conn.execute(_RETIRE_CURRENT.returning(_LABELS.c.id), key).scalar()
                 else:  # pragma: no cover - SQLite >= 3.35 and PostgreSQL return rows from UPDATE
@@ -720,6 +720,9 @@ _INSERT_LABEL = insert(_LABELS).values(item_id=bindparam("item"), annotator_id=b
 _ANSWERED_OR_SKIPPED = select(
     exists().where(_LABELS.c.item_id == bindparam("item"), _LABELS.c.is_current),
     exists().where(_SKIPS.c.item_id == bindparam("item"), _SKIPS.c.annotator_id == bindparam("annotator")))
+_LIVE_LEASE_OF_OTHER = select(_LEASES.c.item_id).where(
+    _LEASES.c.item_id == bindparam("item"), _LEASES.c.annotator_id != bindparam("annotator"),
+    _LEASES.c.expires_at > bindparam("now", type_=DateTime()))
 _SUPERSEDE = update(_LABELS).where(_LABELS.c.id == bindparam("old")).values(superseded_by=bindparam("new"))
 _RELEASE_ITEM = delete(_LEASES).where(_LEASES.c.item_id == bindparam("item"))
 _RELEASE_TAB = delete(_LEASES).where(_LEASES.c.annotator_id == bindparam("annotator"),
