@@ -225,7 +225,6 @@ class Store:
             self._skipped: dict[int, set[int]] = {}
             for item_id, annotator_id in s.execute(select(Skip.item_id, Skip.annotator_id)):
                 self._skipped.setdefault(annotator_id, set()).add(item_id)
-            self._n_labels = s.scalar(select(func.count(func.distinct(Label.item_id))).where(Label.is_current))
 
     @property
     def n_items(self) -> int:
@@ -353,7 +352,6 @@ class Store:
             self._leases.pop(item_id, None)
             if nxt is not None:
                 self._leases[nxt] = (annotator_id, session, now + timedelta(seconds=self.lease_seconds))
-            self._n_labels = len(self._labeled)
         self._notify()
         return {"label_id": label_id, "next": self._fresh_view(nxt) if nxt else None}
 
@@ -426,7 +424,6 @@ class Store:
                     if who == annotator_id and sess == session:
                         del self._leases[other]
                 self._leases[item_id] = (annotator_id, session, now + timedelta(seconds=self.lease_seconds))
-            self._n_labels = len(self._labeled)
         self._notify()
         return self.item_view(item_id, annotator_id)
 
@@ -541,7 +538,6 @@ class Store:
         conn.execute(_RELEASE_ITEM, {"item": item_id})
         if labeled:
             self._labeled.add(item_id)
-            self._n_labels = len(self._labeled)
         if skipped:
             self._skipped.setdefault(annotator_id, set()).add(item_id)
         return False
@@ -559,7 +555,7 @@ class Store:
 
     def _notify(self) -> None:
         for listener in list(self.listeners):
-            listener(self._n_labels)
+            listener(self.n_labeled)
 
     # ---------------------------------------------------------------- reads
     def suggestion(self, item_id: int) -> dict[str, Any] | None:
