@@ -23,12 +23,12 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from labelwise.noise.multiannotator import active_learning_scores, annotation_matrix, majority_vote
-from labelwise.noise.oof import _full_columns, _take
+from labelwise.noise.oof import proba_for_all_classes, take_rows
 from labelwise.noise.pipeline import (
     MIN_TWO_ROUNDS,
     StageProgress,
-    _featurize,
     ensemble_out_of_fold_proba,
+    featurize_views,
     model_factory,
     parse_model,
 )
@@ -56,8 +56,8 @@ def _predict_unlabeled(views: Mapping[str, Any], components: Sequence[tuple[str,
         model = model_factory(feat, est, task="multiclass", n_classes=n_classes)()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(_take(views[feat], labeled), y)
-        acc += _full_columns(model, model.predict_proba(_take(views[feat], unlabeled)), n_classes)
+            model.fit(take_rows(views[feat], labeled), y)
+        acc += proba_for_all_classes(model, model.predict_proba(take_rows(views[feat], unlabeled)), n_classes)
     return acc / len(components)
 
 
@@ -108,8 +108,8 @@ def rank_to_relabel(
         from labelwise.data import Corpus
 
         pool = Corpus(ids=list(ids), texts=list(texts), task="multiclass", labels=None, label_set=list(label_set))
-        given.update(_featurize(pool, missing, featurizer_options, progress))
-    labeled_views = {f: _take(given[f], labeled) for f, _ in components}
+        given.update(featurize_views(pool, missing, featurizer_options, progress))
+    labeled_views = {f: take_rows(given[f], labeled) for f, _ in components}
     rounds = (2 if len(labeled) >= MIN_TWO_ROUNDS else 1) if rounds is None else rounds
     P = ensemble_out_of_fold_proba(labeled_views, components, y, n_classes=n_classes, folds=folds, rounds=rounds,
                                    seed=seed, progress=progress)

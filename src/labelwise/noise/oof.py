@@ -50,7 +50,8 @@ def fold_assignments(y: np.ndarray, *, folds: int, seed: int = 0, stratify: bool
     return out
 
 
-def _take(X: Any, idx: np.ndarray) -> Any:
+def take_rows(X: Any, idx: np.ndarray) -> Any:
+    """The rows ``idx`` of a dense or sparse matrix, a DataFrame or a list (what a model's ``fit`` accepts)."""
     if isinstance(X, np.ndarray) or sp.issparse(X):
         return X[idx]
     if hasattr(X, "iloc"):
@@ -58,7 +59,7 @@ def _take(X: Any, idx: np.ndarray) -> Any:
     return [X[int(i)] for i in idx]
 
 
-def _full_columns(model: Any, proba: np.ndarray, n_classes: int) -> np.ndarray:
+def proba_for_all_classes(model: Any, proba: np.ndarray, n_classes: int) -> np.ndarray:
     """Map ``predict_proba`` columns onto all ``n_classes`` classes using ``model.classes_`` if needed."""
     proba = np.asarray(proba, dtype=np.float64)
     if proba.ndim == 2 and proba.shape[1] == n_classes:
@@ -132,8 +133,8 @@ def out_of_fold_proba(
                 proba[:, int(y_train[0])] = 1.0
             else:
                 model = model_factory()
-                model.fit(_take(X, train), y_train)
-                proba = _full_columns(model, model.predict_proba(_take(X, test)), n_cols)
+                model.fit(take_rows(X, train), y_train)
+                proba = proba_for_all_classes(model, model.predict_proba(take_rows(X, test)), n_cols)
             sums[test] += proba
             done += 1
             if progress is not None:

@@ -194,8 +194,9 @@ class LabelCheck:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def _featurize(corpus: Corpus, names: Sequence[str], featurizer_options: Mapping[str, Mapping[str, Any]] | None,
-               progress: StageProgress | None) -> dict[str, Any]:
+def featurize_views(corpus: Corpus, names: Sequence[str], featurizer_options: Mapping[str, Mapping[str, Any]] | None,
+                    progress: StageProgress | None) -> dict[str, Any]:
+    """Featurizer name -> feature matrix of the corpus's texts (each named featurizer fitted once)."""
     from labelwise.features import make_featurizer
 
     views = {}
@@ -250,7 +251,7 @@ def check_labels(
     needed = [f for f, _ in components]
     given = dict(views or {})
     if any(f not in given for f in needed):
-        given.update(_featurize(corpus, [f for f in needed if f not in given], featurizer_options, progress))
+        given.update(featurize_views(corpus, [f for f in needed if f not in given], featurizer_options, progress))
     y = corpus.label_matrix()
     n_classes = len(corpus.label_set)
     if corpus.task == "multilabel":
