@@ -54,10 +54,13 @@ def plot_joint(joint: np.ndarray, names: list[str], path: Path, *, title: str) -
     ax.set_ylabel("given label")
     ax.set_title(title, fontsize=10)
     if len(names) <= 15:
+        vmax = im.get_clim()[1]
         for i in range(len(names)):
             for j in range(len(names)):
                 if i != j and joint[i, j] >= 0.5:
-                    ax.text(j, i, f"{int(round(joint[i, j]))}", ha="center", va="center", fontsize=7)
+                    dark = shown[i, j] > 0.6 * vmax  # white on the darkest reds, black elsewhere
+                    ax.text(j, i, f"{int(round(joint[i, j]))}", ha="center", va="center", fontsize=7,
+                            color="white" if dark else "black")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the given label")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
