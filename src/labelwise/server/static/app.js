@@ -321,7 +321,7 @@ function renderProgress(p) {
     `${p.n_labels} of ${p.n_items} texts labeled. ` +
     (p.accuracy == null ? "The model's accuracy is estimated once there are at least 10 labels with 2 per label."
       : `Estimated ${metricName}: ${(p.accuracy * 100).toFixed(1)}% (k-fold cross-validation on the labels so far).`) +
-    ` Model retrained ${p.model.rounds} times.` + (p.model.last_error ? ` Last training error: ${p.model.last_error}` : "");
+    (p.model.rounds ? ` Model retrained ${p.model.rounds === 1 ? "once" : `${p.model.rounds} times`}.` : " Not trained yet.") + (p.model.last_error ? ` Last training error: ${p.model.last_error}` : "");
   const counts = $("counts");
   counts.replaceChildren();
   const max = Math.max(1, ...Object.values(p.counts));
