@@ -76,6 +76,15 @@ def test_log_fit_with_two_points():
     out = forecast([10, 100], [0.5, 0.7], current=100, more=[50, 100, 500])
     assert [m["labels"] for m in out["more"]] == [50, 100]  # a log fit is not extrapolated past 2x
     assert fit_learning_curve([10], [0.5]) is None
+
+
+def test_forecast_stays_within_the_pool():
+    ns, scores = [25, 100, 400, 1600], [0.9 - 2 * n**-0.5 for n in [25, 100, 400, 1600]]
+    horizons = [m["labels"] for m in forecast(ns, scores, current=1600, pool=1700)["more"]]
+    assert horizons == [50, 100]  # +500 would pass the 1,700 texts there are
+    assert [m["labels"] for m in forecast(ns, scores, current=1600, pool=1620)["more"]] == [20]  # the rest
+    assert forecast(ns, scores, current=1600, pool=1600)["more"] == []
+    assert len(forecast(ns, scores, current=1600)["more"]) == 3  # no pool given: every horizon
     assert forecast([], [], current=0) is None
 
 

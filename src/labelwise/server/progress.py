@@ -56,14 +56,21 @@ def predict_score(fit: dict[str, Any], n: float) -> float:
 
 
 def forecast(n_labels: Sequence[float], scores: Sequence[float], *, current: int,
-             more: Sequence[int] = (50, 100, 500)) -> dict[str, Any] | None:
-    """Expected score after ``current + m`` labels for each m in ``more``, with the fit used."""
+             more: Sequence[int] = (50, 100, 500), pool: int | None = None) -> dict[str, Any] | None:
+    """Expected score after ``current + m`` labels for each m in ``more``, with the fit used.
+
+    ``pool``: how many texts there are to label at all; no horizon goes past it (a pool with fewer texts left
+    than the smallest step gets one horizon: labeling the rest; a fully labeled pool gets none).
+    """
     fit = fit_learning_curve(n_labels, scores)
     if fit is None or current <= 0:
         return None
     now = predict_score(fit, current)
     if fit["kind"] == "log":  # a log fit runs away far out: stay within twice the labels seen
         more = [m for m in more if current + m <= 2 * current] or list(more)[:1]
+    if pool is not None:
+        left = max(0, pool - current)
+        more = [m for m in more if m <= left] or ([left] if left else [])
     return {"fit": fit["kind"], "points": fit["points"], "now": round(now, 4),
             "more": [{"labels": int(m), "total": int(current + m),
                       "score": round(predict_score(fit, current + m), 4)} for m in more]}

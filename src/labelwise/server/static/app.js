@@ -332,8 +332,11 @@ function renderProgress(p) {
   }
   drawCurve(p);
   const f = p.forecast;
-  $("forecast").textContent = f
-    ? `Forecast (${f.fit === "power-law" ? "inverse power law" : "logarithmic"} fit to ${f.points} points): ` +
+  $("forecast").textContent = f && !f.more.length
+    ? "Every text is labeled: nothing left to forecast."
+    : f
+    ? `Forecast (${f.fit === "power-law" ? "inverse power law" : "logarithmic"} fit to ${f.points} points, ` +
+      `${(f.now * 100).toFixed(1)}% at ${p.n_labels} labels): ` +
       f.more.map((m) => `+${m.labels} labels → ${(m.score * 100).toFixed(1)}%`).join(" · ") +
       ". A rough extrapolation, not a promise."
     : "A forecast appears after two estimates at different label counts.";
@@ -378,8 +381,8 @@ function drawCurve(p) {
   };
   poly(pts.map((c) => [c.n_labels, c.score]), false, "#2457c5");
   if (p.forecast && pts.length) {
-    const last = pts[pts.length - 1];
-    poly([[last.n_labels, last.score], ...extra.map((m) => [m.total, m.score])], true, "#8aa6e6");
+    // the fitted curve from now on, not from the last (noisy) estimate: a rising fit never looks like a fall
+    poly([[p.n_labels, p.forecast.now], ...extra.map((m) => [m.total, m.score])], true, "#8aa6e6");
   }
   for (const c of pts) {
     const dot = document.createElementNS(NS, "circle");

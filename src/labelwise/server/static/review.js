@@ -44,7 +44,7 @@ const lwReview = (() => {
     if (st.running) text += "Checking the labels…";
     else if (!last) text += "No label check has run yet.";
     else if (last.status === "error") text += `The last check failed: ${last.error}`;
-    else text += `Last check (${last.model}, ${last.n_labels} labels): ${last.n_issues} likely errors. `;
+    else text += `Last check (${last.model}, ${last.n_labels} labels): ${last.n_issues} likely error${last.n_issues === 1 ? "" : "s"}.`;
     text += ` Pending ${st.pending} · kept ${st.kept} · changed ${st.changed}.`;
     $("review-status").textContent = text;
     $("review-run").disabled = !st.can_run;
