@@ -329,9 +329,6 @@ class Store:
         with self._lock:
             with self.engine.begin() as conn:
                 key = {"item": item_id, "annotator": annotator_id}
-                # the lease table, not this process's cache: another server process may hold the text
-                if conn.execute(_LIVE_LEASE_OF_OTHER, {**key, "now": now}).first() is not None:
-                    raise Conflict("another annotator holds this text right now")
                 if self.engine.dialect.update_returning:
                     old = conn.execute(_RETIRE_CURRENT.returning(_LABELS.c.id), key).scalar()
                 else:  # pragma: no cover - SQLite >= 3.35 and PostgreSQL return rows from UPDATE
@@ -339,6 +336,11 @@ class Store:
                                        _LABELS.c.annotator_id == annotator_id, _LABELS.c.is_current)).scalar()
                     if old is not None:
                         conn.execute(_RETIRE_CURRENT, key)
+                # Checked in the lease table, not this process's cache (another server process may hold the
+                # text), and after the first write: on SQLite a transaction that reads first fails at once
+                # with SQLITE_BUSY when another connection commits before its first write.
+                if conn.execute(_LIVE_LEASE_OF_OTHER, {**key, "now": now}).first() is not None:
+                    raise Conflict("another annotator holds this text right now")
                 label_id = conn.execute(_INSERT_LABEL, {**key, "value": value, "now": now}).inserted_primary_key[0]
                 if old is not None:
                     conn.execute(_SUPERSEDE, {"old": old, "new": label_id})
