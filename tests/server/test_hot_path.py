@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from labelwise.server import db
 from labelwise.server.app import create_app
@@ -149,3 +152,27 @@ def test_label_counts_count_each_text_once_by_its_latest_current_answer(make_sto
     assert store.label_counts() == {"pos": 1, "neg": 1, "neu": 1}
     store.undo(b)  # bob's "pos" on the third text is retracted
     assert store.label_counts() == {"pos": 0, "neg": 1, "neu": 1}
+
+
+def test_a_read_first_transaction_survives_a_commit_from_another_connection_when_begun_as_a_writer(tmp_path):
+    """SQLite: a deferred transaction that read before another connection committed cannot write (SQLITE_BUSY
+    at once, whatever the busy timeout); db.writer begins it IMMEDIATE, so the other connection waits instead."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    other = sqlite3.connect(tmp_path / "w.db", timeout=0.2, isolation_level=None)
+
+    def read_then_write(eng) -> None:
+        with eng.begin() as conn:
+            conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
+            with contextlib.suppress(sqlite3.OperationalError):  # the writer: locked out until we commit
+                other.execute("INSERT INTO t VALUES (1)")
+            conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+
+    with pytest.raises(OperationalError, match="locked"):
+        read_then_write(engine)  # deferred: the other connection's commit came between our read and write
+    read_then_write(db.writer(engine))  # immediate: the other connection could not write at all
+    assert [r[0] for r in other.execute("SELECT x FROM t ORDER BY x")] == [1, 2]
+    other.close()
+    engine.dispose()

@@ -67,9 +67,18 @@ def make_engine(url: str, *, synchronous: str = "NORMAL", autocheckpoint: bool =
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # pragma: no cover
-        conn.exec_driver_sql("BEGIN")
+        # execution option "immediate" (see writer()): take the write lock at BEGIN
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate") else "BEGIN")
 
     return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine (same pool) for transactions that read before they write. On SQLite they begin with
+    ``BEGIN IMMEDIATE``: a deferred transaction that has read fails at once with SQLITE_BUSY, busy timeout or
+    not, when another connection (the trainer process, a second server) commits before its first write.
+    Other databases ignore the option."""
+    return engine.execution_options(immediate=True)
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

@@ -214,7 +214,7 @@ class ReviewQueue:
             if not ok:
                 raise NotEnoughLabels(why)
             job = self._snapshot()
-            with self.store._lock, self.store._session.begin() as s:
+            with self.store._lock, self.store._write_session.begin() as s:
                 run = ReviewRun(created_at=utcnow(), status="running", n_labels=self.store.n_labeled,
                                 model=self.model if job.task != "ner" else "crf")
                 s.add(run)
@@ -271,7 +271,7 @@ class ReviewQueue:
         except Exception as err:
             message = "".join(traceback.format_exception_only(type(err), err)).strip()
             log.warning("label check failed: %s", message)
-            with contextlib.suppress(Exception), self.store._lock, self.store._session.begin() as s:
+            with contextlib.suppress(Exception), self.store._lock, self.store._write_session.begin() as s:
                 run = s.get(ReviewRun, run_id)
                 run.status, run.error, run.finished_at = "error", message, utcnow()
             self.progress = {**self.progress, "stage": "failed"}
@@ -285,7 +285,7 @@ class ReviewQueue:
         """Replace the undecided entries with this check's; an answer already kept by a reviewer (and not
         changed since) is not asked about again."""
         now = utcnow()
-        with self.store._lock, self.store._session.begin() as s:
+        with self.store._lock, self.store._write_session.begin() as s:
             s.execute(delete(Review).where(Review.decision.is_(None)))
             kept = set(s.scalars(select(Review.label_id).where(Review.decision == "keep")).all())
             current = set(s.scalars(select(Label.id).where(Label.is_current)).all())
@@ -404,7 +404,7 @@ class ReviewQueue:
             raise InvalidLabel(f"decision must be 'keep' or 'change', got {decision!r}")
         store = self.store
         now = utcnow()
-        with store._lock, store._session.begin() as s:
+        with store._lock, store._write_session.begin() as s:
             review = s.get(Review, review_id)
             if review is None:
                 raise NotFound(f"no review entry {review_id}")

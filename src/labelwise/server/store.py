@@ -122,6 +122,8 @@ class Store:
         self._checkpointer = db.Checkpointer(self.engine).start() if wal else None
         db.migrate(self.engine)  # no-op when already at head; upgrades an older project
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        # write transactions that read first (undo, annotators, review actions): see db.writer
+        self._write_session = sessionmaker(db.writer(self.engine), expire_on_commit=False)
         self._lock = threading.RLock()
         self.listeners: list[Callable[[int], None]] = []  # called with the number of labels after a change
         with self._session() as s:
@@ -243,7 +245,7 @@ class Store:
         if not name or len(name) > 200:
             raise StoreError("an annotator name must be 1 to 200 characters")
         token = token or secrets.token_urlsafe(24)
-        with self._lock, self._session.begin() as s:
+        with self._lock, self._write_session.begin() as s:
             row = s.scalars(select(Annotator).where(Annotator.name == name)).one_or_none()
             if row is None:
                 row = Annotator(name=name, token_hash=hash_token(token), role=role, created_at=utcnow())
@@ -259,7 +261,7 @@ class Store:
             found = s.scalar(select(Annotator.id).where(Annotator.name == name))
         if found is None and create:
             try:
-                with self._lock, self._session.begin() as s:
+                with self._lock, self._write_session.begin() as s:
                     s.add(Annotator(name=name, token_hash=None, role="annotator", created_at=utcnow()))
             except IntegrityError:
                 pass  # created concurrently
@@ -385,7 +387,7 @@ class Store:
         back to the annotator and returned, or None when there is nothing to undo."""
         now = utcnow()
         with self._lock:
-            with self._session.begin() as s:
+            with self._write_session.begin() as s:
                 last = s.scalars(select(Label).where(Label.annotator_id == annotator_id, Label.is_current)
                                  .order_by(Label.created_at.desc(), Label.id.desc()).limit(1)).first()
                 last_skip = s.scalars(select(Skip).where(Skip.annotator_id == annotator_id)
@@ -678,7 +680,7 @@ class Store:
     # ---------------------------------------------------------- model runs
     def record_run(self, *, n_labels: int, accuracy: float | None, metric: str | None, seconds: float,
                    ranking: Sequence[int] | None, error: str | None = None) -> int:
-        with self._lock, self._session.begin() as s:
+        with self._lock, self._write_session.begin() as s:
             run = ModelRun(created_at=utcnow(), n_labels=n_labels, accuracy=accuracy, metric=metric,
                            seconds=seconds, ranking=None if ranking is None else [int(i) for i in ranking],
                            error=error)
