@@ -404,7 +404,8 @@ function toggle(id) {
 function buildHelp() {
   const rows = [
     ...Object.entries(state.keys).map(([k, l]) => [k, state.project.task === "multilabel" ? `toggle “${l}”` : `label “${l}”`]),
-    ["Enter", state.project.task === "multilabel" ? "submit the selected labels" : "accept the model's suggestion"],
+    ["Enter", { multilabel: "submit the selected labels", ner: "submit the spans shown (the model's, until you change them)" }[
+      state.project.task] || "accept the model's suggestion"],
     ...(state.project.task === "ner" ? lwSpans.helpRows() : []), ["r", "review labels (likely errors)"],
     ["s", "skip this text"], ["u / Ctrl+Z", "undo the last answer"], ["h", "go to the history list"],
     ["/", "search the pool"], ["p", "progress"], ["m", "show / hide the model's suggestion"],
