@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from labelwise.demo import demo_records
@@ -34,7 +36,11 @@ def test_retrains_after_k_labels_and_swaps_ranking(demo_store):
         for _ in range(24):
             item = store.submit(a, item["id"], gold[item["key"]], next_item=True)["next"]
         assert trainer.wait_idle(120)
-        assert trainer.rounds >= 2 and trainer.last_error is None
+        assert trainer.rounds >= 2 and trainer.last_error is None  # the 12th answer started a round
+        # That round may have started after a few more answers came in (it includes them, and they do not count
+        # toward the next 12), so whether answer 24 starts another depends on timing: ask for one.
+        trainer.request()
+        assert trainer.wait_idle(120) and trainer.last_error is None
         runs = store.runs()
         assert runs[-1]["n_labels"] == 24 and runs[-1]["accuracy"] is not None
         assert 0 <= runs[-1]["accuracy"] <= 1
@@ -62,5 +68,33 @@ def test_failing_training_is_recorded_and_queue_keeps_serving(demo_store, monkey
         assert trainer.wait_idle(30)
         assert "model exploded" in store.runs()[-1]["error"]
         assert trainer.last_error and store.next_item(a)["id"] == item["id"]
+    finally:
+        trainer.stop()
+
+
+def test_wait_idle_never_returns_before_the_round_for_the_last_answers(demo_store, monkeypatch):
+    """After wait_idle the latest round has seen every answer given before it: answers given one at a time
+    (each waited for), and answers given in bursts while rounds run (retraining after each answer)."""
+    store, gold = demo_store
+    seen: list[int] = []
+
+    def quick(job):  # no model: the round only records how many answers it saw
+        seen.append(len(job.answers))
+        time.sleep(0.002)  # long enough for answers to arrive while it runs
+        return trainer_mod.TrainResult(n_labels=len(job.answers), ranking=[], proba=None, accuracy=None,
+                                       metric=None, seconds=0.0)
+
+    monkeypatch.setattr(trainer_mod, "train_round", quick)
+    trainer = Trainer(store, mode="thread", retrain_every=1).start()
+    try:
+        a, _ = store.add_annotator("alice")
+        item = store.next_item(a)
+        given = 0
+        for burst in [1] * 20 + [7] * 6:
+            for _ in range(burst):
+                item = store.submit(a, item["id"], gold[item["key"]], next_item=True)["next"]
+                given += 1
+            assert trainer.wait_idle(30)
+            assert seen[-1] == given
     finally:
         trainer.stop()

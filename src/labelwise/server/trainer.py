@@ -193,11 +193,13 @@ class Trainer:
             raise ValueError(f"mode must be 'process', 'thread' or 'off', got {mode!r}")
         self.store, self.mode = store, mode
         self.retrain_every = int(retrain_every or store.project.settings["retrain_every"])
+        # One lock for the schedule: answers counted since the last round, whether a round is wanted, whether
+        # one runs. Idle (nothing running, nothing wanted) is derived from them under that lock; two separate
+        # events let a change arriving as a round finished be overwritten by "idle".
+        self._schedule = threading.Condition()
         self._pending = 0
-        self._wake = threading.Event()
+        self._wanted = False
         self._stop = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
         self._thread: threading.Thread | None = None
         self._executor: Executor | None = None
         self.rounds = 0
@@ -209,15 +211,15 @@ class Trainer:
             return self
         self.store.listeners.append(self._on_change)
         if initial_round:
-            self._idle.clear()
-            self._wake.set()
+            self.request()
         self._thread = threading.Thread(target=self._loop, name="labelwise-trainer", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
+        with self._schedule:
+            self._stop.set()
+            self._schedule.notify_all()
         if self._executor is not None:
             # a round may be running in the worker: end the worker process rather than leave it behind
             workers = list(getattr(self._executor, "_processes", {}).values())
@@ -233,18 +235,21 @@ class Trainer:
 
     def request(self) -> None:
         """Retrain as soon as the worker is free, whatever the count."""
-        self._idle.clear()
-        self._wake.set()
+        with self._schedule:
+            self._wanted = True
+            self._schedule.notify_all()
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
-        """Block until no round is running or pending (tests, benchmarks)."""
-        return self._idle.wait(timeout)
+        """Block until no round is running or wanted (tests, benchmarks); False on timeout."""
+        with self._schedule:
+            return self._schedule.wait_for(lambda: not (self.running or self._wanted), timeout)
 
     def _on_change(self, _n_labels: int) -> None:
-        self._pending += 1
-        if self._pending >= self.retrain_every:
-            self._idle.clear()
-            self._wake.set()
+        with self._schedule:
+            self._pending += 1
+            if self._pending >= self.retrain_every:
+                self._wanted = True
+                self._schedule.notify_all()
 
     def _run(self, job: TrainJob) -> TrainResult:
         if self.mode == "thread":
@@ -259,13 +264,12 @@ class Trainer:
             raise
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait()
-            if self._stop.is_set():
-                break
-            self._wake.clear()
-            self._pending = 0
-            self.running = True
+        while True:
+            with self._schedule:
+                self._schedule.wait_for(lambda: self._wanted or self._stop.is_set())
+                if self._stop.is_set():
+                    break
+                self._wanted, self._pending, self.running = False, 0, True
             store = self.store
             answers = store.current_labels()
             job = TrainJob(url=store.url, task=store.project.task, label_set=store.project.labels,
@@ -288,6 +292,6 @@ class Trainer:
                 store.set_ranking(result.ranking, result.proba, version=run_id, n_labels=result.n_labels)
                 self.rounds += 1
             finally:
-                self.running = False
-                if not self._wake.is_set():
-                    self._idle.set()
+                with self._schedule:
+                    self.running = False
+                    self._schedule.notify_all()
