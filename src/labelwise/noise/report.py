@@ -47,14 +47,14 @@ def plot_joint(joint: np.ndarray, names: list[str], path: Path, *, title: str) -
     np.fill_diagonal(shown, np.nan)
     size = max(4.0, 0.45 * len(names) + 2.5)
     fig, ax = plt.subplots(figsize=(size + 1.2, size))
-    im = ax.imshow(shown, cmap="Reds", vmin=0.0, vmax=max(float(np.nanmax(shown)) if shown.size > 1 else 0.0, 1e-6))
+    vmax = max(float(np.nanmax(shown)) if shown.size > 1 else 0.0, 1e-6)
+    im = ax.imshow(shown, cmap="Reds", vmin=0.0, vmax=vmax)
     ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.set_xlabel("estimated true label")
     ax.set_ylabel("given label")
     ax.set_title(title, fontsize=10)
     if len(names) <= 15:
-        vmax = im.get_clim()[1]
         for i in range(len(names)):
             for j in range(len(names)):
                 if i != j and joint[i, j] >= 0.5:

@@ -194,12 +194,12 @@ class Trainer:
         self.store, self.mode = store, mode
         self.retrain_every = int(retrain_every or store.project.settings["retrain_every"])
         # One lock for the schedule: answers counted since the last round, whether a round is wanted, whether
-        # one runs. Idle (nothing running, nothing wanted) is derived from them under that lock; two separate
+        # one runs, whether to stop. Idle (nothing running, nothing wanted) is derived from them under that lock; two separate
         # events let a change arriving as a round finished be overwritten by "idle".
         self._schedule = threading.Condition()
         self._pending = 0
         self._wanted = False
-        self._stop = threading.Event()
+        self._stopping = False
         self._thread: threading.Thread | None = None
         self._executor: Executor | None = None
         self.rounds = 0
@@ -218,7 +218,7 @@ class Trainer:
 
     def stop(self) -> None:
         with self._schedule:
-            self._stop.set()
+            self._stopping = True
             self._schedule.notify_all()
         if self._executor is not None:
             # a round may be running in the worker: end the worker process rather than leave it behind
@@ -266,8 +266,8 @@ class Trainer:
     def _loop(self) -> None:
         while True:
             with self._schedule:
-                self._schedule.wait_for(lambda: self._wanted or self._stop.is_set())
-                if self._stop.is_set():
+                self._schedule.wait_for(lambda: self._wanted or self._stopping)
+                if self._stopping:
                     break
                 self._wanted, self._pending, self.running = False, 0, True
             store = self.store
