@@ -7,8 +7,8 @@ smalltext.json} and a dated entry in benchmarks/RESULTS.md, section "Label effic
         [--pool-size 6000] [--no-smalltext] [--no-write]
 
 Protocol (issue 2): pool <= 6,000 texts sampled from train (the engine's seeded sample), initial 50 random
-labels, batches of 50, budget 1,000, 5 seeds, refit from scratch each round, model ``auto`` (MiniLM + LR for
-English, char/word TF-IDF + LR for Chinese). Single-label datasets run random, least-confidence, margin,
+labels, batches of 50, budget 1,000, 5 seeds, refit from scratch each round, model ``auto`` (single-label: LR over
+MiniLM + TF-IDF for English, e5 + TF-IDF for Chinese; multi-label: over the embeddings alone). Single-label datasets run random, least-confidence, margin,
 entropy and ``default``; multi-label ones (micro-F1) random, ml-mean, ml-max, ml-cardinality and ``default``.
 
 small-text (PyPI 1.4) runs the same model (scikit-learn LogisticRegression with the same C on the same feature

@@ -12,7 +12,7 @@ def test_cjk_share_counts_letters_only():
 
 def test_default_featurizer_per_language():
     assert default_featurizer_for(["What is the capital of France?", "Stocks rally"]) == "minilm-tfidf"
-    assert default_featurizer_for(["今天股市大涨", "中国队夺冠", "iPhone 发布"]) == "e5"
+    assert default_featurizer_for(["今天股市大涨", "中国队夺冠", "iPhone 发布"]) == "e5-tfidf"
     assert is_cjk(["日本語のテキスト"]) and is_cjk(["한국어 문장"])
 
 

@@ -61,6 +61,7 @@ def test_auto_stacks_tfidf_for_english_single_label_only():
     english = ["What is the capital of France?", "Stocks rally on strong earnings"]
     assert resolve_model("auto", english).name == "minilm-tfidf-lr"
     assert resolve_model("auto", english, "multilabel").name == "minilm-lr"  # one-vs-rest: L fits per round
+    assert resolve_model("auto", ["今天股市大涨", "中国队夺冠"]).name == "e5-tfidf-lr"
     assert resolve_model("auto", ["今天股市大涨", "中国队夺冠"], "multilabel").features in {"e5", "tfidf"}
     assert resolve_model("minilm-tfidf-lr", english, "multilabel").name == "minilm-tfidf-lr"  # asked for: kept
 

