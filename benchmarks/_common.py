@@ -33,14 +33,13 @@ def command() -> str:
     return " ".join(["python", *[a if re.fullmatch(r"[\w./,=:%-]+", a) else repr(a) for a in sys.argv]])
 
 
-def write_section(title: str, body: str) -> None:
-    """Replace the section headed ``## title`` in RESULTS.md (or append it), stamped with date/command/machine."""
-    stamp = (f"## {title}\n\n### {dt.date.today().isoformat()}\n\nCommand: `{command()}`  \n"
-             f"Machine: {machine()}\n\n{body.strip()}\n")
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: stamp + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + stamp
-    RESULTS.write_text(text, encoding="utf-8")
+def append_dated(title: str, body: str) -> Path:
+    """Append an entry stamped with date, command and machine to the section headed ``## title`` of RESULTS.md.
+
+    Earlier entries stay: a rerun adds to the record instead of overwriting the comparison it was part of.
+    """
+    entry = f"### {dt.date.today().isoformat()}\n\nCommand: `{command()}`  \nMachine: {machine()}\n\n{body.strip()}\n"
+    return append_results(entry, f"## {title}")
 
 
 def report(title: str, script: str, argv: list[str] | None, body: str, *, section: str,

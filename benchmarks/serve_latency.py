@@ -26,7 +26,7 @@ and two modes, one after the other, tool by tool, from one client process on the
 
 Reports p50/p90/p99/max per tool, mode and number of annotators, texts answered by two annotators, errors,
 labelwise's retraining rounds finished per phase and the share of time its trainer was busy, the load
-average, and the Label Studio / labelwise ratios. Replaces the "serve_latency" section of RESULTS.md.
+average, and the Label Studio / labelwise ratios. Appends a dated entry to the "serve_latency" section of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATASETS, write_section  # noqa: E402
+from _common import DATASETS, append_dated  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------------------ HTTP
@@ -511,8 +511,8 @@ def main() -> int:
     body = report(args, records, labels, lw, rows, ls_info, ls_rows)
     print(body)
     if not args.no_results:
-        write_section("serve_latency", body)
-        print("wrote the serve_latency section of benchmarks/RESULTS.md")
+        append_dated("serve_latency", body)
+        print("appended an entry to the serve_latency section of benchmarks/RESULTS.md")
     return 0
 
 

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import DATASETS, write_section
+from _common import DATASETS, append_dated
 
 
 def run_simulate(out: Path, backend: str, seeds: int, budget: int, model: str) -> tuple[dict, float]:
@@ -56,7 +56,7 @@ def main() -> None:
     for backend, name, mean, std, savings, auc in rows:
         sv = "–" if savings is None else f"{savings:.2f}"
         lines.append(f"| {backend} | {name} | {mean:.3f} ± {std:.3f} | {sv} | {auc:.3f} |")
-    write_section("Simulate wall time and int8 vs fp32 embeddings (trec6)", "\n".join(lines))
+    append_dated("Simulate wall time and int8 vs fp32 embeddings (trec6)", "\n".join(lines))
     print("\n".join(lines))
 
 
