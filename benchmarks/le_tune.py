@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import datasets_dir
 
 from labelwise.strategies import representatives_and_top
 from labelwise.strategies.contrastive import contrastive_kl
@@ -51,7 +52,7 @@ from labelwise.strategies.uncertainty import entropy, least_confidence, margin
 SCORERS = {"margin": margin, "lc": least_confidence, "ent": entropy,
            "mlmax": lambda P: multilabel_uncertainty(P, aggregate="max"),
            "mlmean": lambda P: multilabel_uncertainty(P, aggregate="mean")}
-DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
+DATASETS = datasets_dir()  # ../shared/datasets; LABELWISE_DATASETS overrides
 
 
 def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor: float = 2.0,

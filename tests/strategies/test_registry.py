@@ -123,7 +123,7 @@ def test_default_cold_starts_then_uses_diverse_margin():
     assert set(picks[8:].tolist()) <= set(select(margin(PROBA), 10, seed=0).tolist())  # among the most uncertain
     assert len(set(picks.tolist())) == 10
     np.testing.assert_allclose(strategy.last_scores, margin(PROBA))
-    # binary tasks keep the all-k-means batch; so does every task with cold_start_top_share=0
+    # balanced binary tasks keep the all-k-means batch; so does every task with cold_start_top_share=0
     binary = RNG.dirichlet(np.ones(2), size=N)
     np.testing.assert_array_equal(strategy(QueryContext(proba=binary, embeddings=X, n_labeled=10, seed=3), 10),
                                   kmeans_cold_start(X, 10, seed=cold.rng()))
@@ -143,6 +143,33 @@ def test_default_cold_starts_then_uses_diverse_margin():
     # the thresholds are tunable
     eager = make_default_strategy(cold_start_factor=0.5, diverse=False)
     np.testing.assert_array_equal(eager(cold, 10), select(margin(PROBA), 10, cold.rng()))
+
+
+def test_default_cold_start_of_an_imbalanced_binary_task_takes_half_its_batch_by_margin():
+    strategy = get_strategy("default")
+    p_minority = RNG.beta(1, 9, size=N)  # mean ~0.1: the model thinks one class is ~10 % of the pool
+    imbalanced = np.column_stack([1 - p_minority, p_minority])
+    assert imbalanced.mean(axis=0).min() < 0.25
+    cold = QueryContext(proba=imbalanced, embeddings=X, n_labeled=10, seed=4)  # 10 < 2 * 10
+    picks = strategy(cold, 10)
+    rng = cold.rng()
+    representatives = kmeans_cold_start(X, 5, seed=rng)
+    np.testing.assert_array_equal(picks[:5], representatives)
+    others = margin(imbalanced).copy()
+    others[representatives] = -np.inf
+    np.testing.assert_array_equal(picks[5:], select(others, 5, rng))
+    np.testing.assert_allclose(strategy.last_scores, margin(imbalanced))
+    # the same task counted as balanced, or with the rule off: all k-means
+    for off in (make_default_strategy(imbalanced_below=0.05), make_default_strategy(imbalanced_top_share=0)):
+        np.testing.assert_array_equal(off(cold, 10), kmeans_cold_start(X, 10, seed=cold.rng()))
+    # the rule is for binary tasks: a 4-class model keeps its own 20 % share
+    np.testing.assert_array_equal(
+        make_default_strategy(imbalanced_top_share=1)(QueryContext(proba=PROBA, embeddings=X, n_labeled=10, seed=3), 10),
+        strategy(QueryContext(proba=PROBA, embeddings=X, n_labeled=10, seed=3), 10))
+    with pytest.raises(ValueError, match="imbalanced_top_share must be in"):
+        make_default_strategy(imbalanced_top_share=-0.1)
+    with pytest.raises(ValueError, match="imbalanced_below must be in"):
+        make_default_strategy(imbalanced_below=0.6)
 
 
 def test_default_binary_batches_stop_spreading_out_after_four_batches():
