@@ -105,6 +105,16 @@ def test_probability_interval_uses_the_round_window():
     assert set(strategy(QueryContext(proba=P, round=1, seed=0), 2).tolist()) == {1, 2}
 
 
+def _assert_representatives_then_top_margin(picks, ctx, n_representatives):
+    """``picks`` = the k-means representatives of X, then the best by margin of the rest (one rng stream)."""
+    rng = ctx.rng()
+    representatives = kmeans_cold_start(X, n_representatives, seed=rng)
+    np.testing.assert_array_equal(picks[:n_representatives], representatives)
+    others = margin(ctx.proba).copy()
+    others[representatives] = -np.inf
+    np.testing.assert_array_equal(picks[n_representatives:], select(others, len(picks) - n_representatives, rng))
+
+
 def test_default_cold_starts_then_uses_diverse_margin():
     strategy = get_strategy("default")
     # no model yet: k-means representatives only
@@ -114,12 +124,7 @@ def test_default_cold_starts_then_uses_diverse_margin():
     # a model on 4 classes from too few labels: 80 % of the batch k-means representatives, 20 % top by margin
     cold = QueryContext(proba=PROBA, embeddings=X, n_labeled=10, seed=3)  # 10 < 2 * 10
     picks = strategy(cold, 10)
-    rng = cold.rng()
-    representatives = kmeans_cold_start(X, 8, seed=rng)
-    np.testing.assert_array_equal(picks[:8], representatives)
-    others = margin(PROBA).copy()
-    others[representatives] = -np.inf
-    np.testing.assert_array_equal(picks[8:], select(others, 2, rng))
+    _assert_representatives_then_top_margin(picks, cold, 8)
     assert set(picks[8:].tolist()) <= set(select(margin(PROBA), 10, seed=0).tolist())  # among the most uncertain
     assert len(set(picks.tolist())) == 10
     np.testing.assert_allclose(strategy.last_scores, margin(PROBA))
@@ -151,13 +156,7 @@ def test_default_cold_start_of_an_imbalanced_binary_task_takes_half_its_batch_by
     imbalanced = np.column_stack([1 - p_minority, p_minority])
     assert imbalanced.mean(axis=0).min() < 0.25
     cold = QueryContext(proba=imbalanced, embeddings=X, n_labeled=10, seed=4)  # 10 < 2 * 10
-    picks = strategy(cold, 10)
-    rng = cold.rng()
-    representatives = kmeans_cold_start(X, 5, seed=rng)
-    np.testing.assert_array_equal(picks[:5], representatives)
-    others = margin(imbalanced).copy()
-    others[representatives] = -np.inf
-    np.testing.assert_array_equal(picks[5:], select(others, 5, rng))
+    _assert_representatives_then_top_margin(strategy(cold, 10), cold, 5)
     np.testing.assert_allclose(strategy.last_scores, margin(imbalanced))
     # the same task counted as balanced, or with the rule off: all k-means
     for off in (make_default_strategy(imbalanced_below=0.05), make_default_strategy(imbalanced_top_share=0)):
