@@ -361,7 +361,7 @@ def make_default_strategy(
       rose on trec6, ag_news and online_shopping_10cats, whose dip below random at 100 labels (-1.7 points)
       went away, and fell by 0.003 on thucnews_titles; 30 % and 50 % did worse on thucnews_titles (50 %: 3.9
       points below random at 100 labels). On the binary datasets 20 % and 50 % were mixed (sst2 1.3 and 2.8
-      points below random at 100 labels), so binary tasks keep the all-k-means batch (``benchmarks/le_tune.py
+      points below random at 100 labels), so balanced binary tasks keep the all-k-means batch (``benchmarks/le_tune.py
       --variants dflt,dflt-cu20,dflt-cu30,dflt-cu``; docs/label-efficiency.md). 0 gives every task the
       all-k-means batch; the loop passes 0 with the Chinese default model ``e5-tfidf-lr``, where the share
       made thucnews_titles dip below random (``labelwise.loop.pipeline``).
