@@ -66,17 +66,17 @@ def estimate_shares(root: Path, names: list[str], seeds: int = 5, initial: int =
     from labelwise.features import make_featurizer
     from labelwise.loop import resolve_model
     from labelwise.models.linear import LinearModel
+    from labelwise.simulate import initial_rows, pool_rows
 
     for name in names:
         train = load_corpus(root / name / "train.jsonl", task="multiclass", require_labels=True)
-        if len(train) > pool_size:  # labelwise.simulate.engine's pool sample
-            train = train.subset(np.sort(np.random.default_rng(12345).choice(len(train), pool_size, replace=False)))
+        train = train.subset(pool_rows(len(train), pool_size))  # simulate's pool sample
         spec = resolve_model("auto", train.texts)
         X = make_featurizer(spec.features).fit(train.texts).transform(train.texts)
         y = train.label_matrix()
         shares = []
         for seed in range(seeds):
-            rows = np.random.default_rng(seed).choice(len(train), size=initial, replace=False)
+            rows = initial_rows(len(train), initial, seed)
             model = LinearModel("multiclass", len(train.label_set), **spec.classifier_options).fit(X[rows], y[rows])
             shares.append(float(model.predict_proba(X).mean(axis=0).min()))
         true_share = np.bincount(y, minlength=len(train.label_set)).min() / len(y)

@@ -53,13 +53,6 @@ def load(name: str, task: str):
     return load_corpus(d / "train.jsonl", **kw), load_corpus(d / "test.jsonl", **kw)
 
 
-def pool_rows(n_train: int, pool_size: int) -> np.ndarray:
-    """The engine's pool sample (labelwise.simulate.engine.simulate): the same rows, so the same features."""
-    if pool_size >= n_train:
-        return np.arange(n_train)
-    return np.sort(np.random.default_rng(12345).choice(n_train, size=pool_size, replace=False))
-
-
 def smalltext_run(X, y, X_test, y_test, n_classes: int, C: float, seeds: int, schedule: list[int]) -> dict:
     """small-text's PoolBasedActiveLearner with sklearn LR; per strategy the per-seed curves, per-round seconds,
     and the overlap of its picks with labelwise's strategy replayed on the same labeled set."""
@@ -79,6 +72,7 @@ def smalltext_run(X, y, X_test, y_test, n_classes: int, C: float, seeds: int, sc
     )
 
     from labelwise.models import LinearModel
+    from labelwise.simulate import initial_rows
     from labelwise.strategies.registry import QueryContext, get_strategy
 
     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -90,7 +84,7 @@ def smalltext_run(X, y, X_test, y_test, n_classes: int, C: float, seeds: int, sc
         curves, round_seconds, overlap = [], [], []
         for seed in range(seeds):
             np.random.seed(seed)  # noqa: NPY002 (small-text's RandomSampling draws from the global stream)
-            initial = np.random.default_rng(seed).choice(X.shape[0], size=schedule[0], replace=False)
+            initial = initial_rows(X.shape[0], schedule[0], seed)  # simulate's initial set for this seed
             solver = "newton-cg" if sp.issparse(X) else "lbfgs"  # what LinearModel's solver="auto" picks
             factory = SklearnClassifierFactory(LogisticRegression(C=C, max_iter=300, random_state=seed, solver=solver),
                                                n_classes)
@@ -126,7 +120,7 @@ def smalltext_run(X, y, X_test, y_test, n_classes: int, C: float, seeds: int, sc
 
 def run_dataset(name: str, task: str, seeds: int, pool_size: int, with_smalltext: bool) -> dict:
     from labelwise.loop import resolve_model
-    from labelwise.simulate.engine import area_under_curve, savings_against_random, simulate
+    from labelwise.simulate.engine import area_under_curve, pool_rows, savings_against_random, simulate
     from labelwise.simulate.report import write_report
 
     train, test = load(name, task)

@@ -24,11 +24,11 @@ def ratios(name: str, seeds: int) -> np.ndarray:
     from labelwise.features import make_featurizer
     from labelwise.loop import resolve_model
     from labelwise.models import LinearModel
+    from labelwise.simulate import pool_rows
     from labelwise.strategies.multilabel import predicted_cardinality
 
     train = load_corpus(datasets_dir() / name / "train.jsonl", task="multilabel", require_labels=True)
-    rows = np.sort(np.random.default_rng(12345).choice(len(train), size=min(6000, len(train)), replace=False))
-    train = train.subset(rows)
+    train = train.subset(pool_rows(len(train), 6000))  # simulate's pool sample
     spec = resolve_model("auto", train.texts, "multilabel")
     X = make_featurizer(spec.features).fit_transform(train.texts)
     Y = train.label_matrix()

@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from labelwise.simulate import area_under_curve, label_schedule, savings_against_random, score_predictions
+from labelwise.simulate import (
+    area_under_curve,
+    initial_rows,
+    label_schedule,
+    pool_rows,
+    savings_against_random,
+    score_predictions,
+)
 
 
 def test_label_schedule_ends_at_budget():
@@ -58,3 +65,15 @@ def test_score_predictions():
     y = np.array([[1, 0], [1, 1], [0, 0]])
     # predicted positives: (0,0), (1,1), (2,0) -> tp 2, fp 1, fn 1 -> micro F1 = 2/3
     assert score_predictions("multilabel", y, proba) == pytest.approx(2 / 3)
+
+
+def test_pool_and_initial_rows_are_fixed_samples():
+    np.testing.assert_array_equal(pool_rows(7, None), np.arange(7))
+    np.testing.assert_array_equal(pool_rows(7, 50), np.arange(7))
+    rows = pool_rows(1000, 40)
+    assert rows.shape == (40,) and np.all(np.diff(rows) > 0) and rows.max() < 1000  # sorted, distinct
+    np.testing.assert_array_equal(rows, pool_rows(1000, 40))  # the same pool on every run
+    first = initial_rows(500, 20, seed=0)
+    assert len(set(first.tolist())) == 20
+    np.testing.assert_array_equal(first, initial_rows(500, 20, seed=0))
+    assert not np.array_equal(first, initial_rows(500, 20, seed=1))

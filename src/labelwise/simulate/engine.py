@@ -96,6 +96,19 @@ def area_under_curve(labels: Sequence[int], scores: Sequence[float]) -> float:
     return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2) / (x[-1] - x[0]))
 
 
+def pool_rows(n_train: int, pool_size: int | None) -> np.ndarray:
+    """The rows of a train split that :func:`simulate` replays: all of them, or a sorted sample of ``pool_size``
+    drawn with a fixed seed, so that every run (and every benchmark comparing with one) sees the same pool."""
+    if pool_size is None or pool_size >= n_train:
+        return np.arange(n_train)
+    return np.sort(np.random.default_rng(12345).choice(n_train, size=pool_size, replace=False))
+
+
+def initial_rows(n_pool: int, initial: int, seed: int) -> np.ndarray:
+    """The random initially labeled pool rows of one seed; every strategy run with that seed starts from them."""
+    return np.random.default_rng(seed).choice(n_pool, size=initial, replace=False)
+
+
 def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
              strategies: Sequence[str] = ("random", "least-confidence", "margin", "entropy"),
              initial: int = 50, batch: int = 50, budget: int = 1000, seeds: int = 5,
@@ -116,8 +129,7 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
     train = Corpus(ids=train.ids, texts=train.texts, task=train.task, labels=train.labels, label_set=label_set)
     test = Corpus(ids=test.ids, texts=test.texts, task=test.task, labels=test.labels, label_set=label_set)
     if pool_size is not None and pool_size < len(train):
-        rows = np.sort(np.random.default_rng(12345).choice(len(train), size=pool_size, replace=False))
-        train = train.subset(rows)
+        train = train.subset(pool_rows(len(train), pool_size))
     if budget > len(train):
         raise ValueError(f"budget {budget} is larger than the pool ({len(train)} texts)")
     schedule = label_schedule(initial, batch, budget)
@@ -145,13 +157,13 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
     per_seed: dict[str, list[list[float]]] = {s: [] for s in strategies}
     seconds = {s: {"featurize": featurize_seconds, "fit": 0.0, "score": 0.0, "select": 0.0} for s in strategies}
     for seed in range(seeds):
-        initial_rows = np.random.default_rng(seed).choice(len(train), size=initial, replace=False)
-        initial_ids = [train.ids[i] for i in initial_rows]
+        start_rows = initial_rows(len(train), initial, seed)
+        initial_ids = [train.ids[i] for i in start_rows]
         for name in strategies:
             learner = ActiveLearner(train, model=spec.name, strategy=name, retrain_every=0, refit=refit,
                                     seed=seed, features=X_pool, embeddings=embeddings,
                                     model_options=model_options)
-            learner.teach(initial_ids, [train.labels[i] for i in initial_rows])
+            learner.teach(initial_ids, [train.labels[i] for i in start_rows])
             curve = []
             for target in schedule:
                 if learner.n_labeled < target:

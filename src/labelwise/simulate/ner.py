@@ -21,7 +21,14 @@ import numpy as np
 
 from labelwise.data import Corpus
 from labelwise.data.ner import bio_to_spans, entity_types
-from labelwise.simulate.engine import Progress, area_under_curve, label_schedule, savings_against_random
+from labelwise.simulate.engine import (
+    Progress,
+    area_under_curve,
+    initial_rows,
+    label_schedule,
+    pool_rows,
+    savings_against_random,
+)
 from labelwise.strategies.ner import NAMES, count_unseen_entities, pad_marginals, score_ner
 from labelwise.strategies.selection import select
 
@@ -29,7 +36,6 @@ __all__ = ["METRIC", "entity_f1", "resolve_amount", "simulate_ner", "write_ner_t
 
 METRIC = "entity_f1"
 SEED_PROTOCOL_RATES = tuple(round(0.05 * k, 2) for k in range(1, 11))  # 5 %, 10 %, …, 50 %
-_POOL_SEED = 12345  # the same pool sample as the classification engine
 
 
 def entity_f1(y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequence[str]]) -> float:
@@ -124,7 +130,7 @@ def simulate_ner(
     options = dict(model_options or {})
 
     if pool_size is not None and pool_size < len(train):
-        rows = np.sort(np.random.default_rng(_POOL_SEED).choice(len(train), size=pool_size, replace=False))
+        rows = pool_rows(len(train), pool_size)  # the same pool sample as the classification engine
         train = train.subset(rows)
     N = len(train)
     if protocol == "seed":
@@ -159,11 +165,11 @@ def simulate_ner(
     per_seed_tokens: dict[str, list[list[int]]] = {s: [] for s in strategies}
     seconds = {s: {"featurize": featurize_seconds, "fit": 0.0, "score": 0.0, "select": 0.0} for s in strategies}
     for seed in seed_list:
-        initial_rows = np.random.default_rng(seed).choice(N, size=schedule[0], replace=False)
+        start_rows = initial_rows(N, schedule[0], seed)
         for name in strategies:
             rng = np.random.default_rng([seed, 1 + strategies.index(name)])
             is_labeled = np.zeros(N, dtype=bool)
-            is_labeled[initial_rows] = True
+            is_labeled[start_rows] = True
             curve: list[float] = []
             tokens_curve: list[int] = []
             tagger = None
