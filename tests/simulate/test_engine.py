@@ -1,14 +1,8 @@
 import numpy as np
 import pytest
 
-from labelwise.simulate import (
-    area_under_curve,
-    initial_rows,
-    label_schedule,
-    pool_rows,
-    savings_against_random,
-    score_predictions,
-)
+from labelwise.simulate import area_under_curve, label_schedule, savings_against_random, score_predictions
+from labelwise.simulate.engine import initial_rows, pool_rows
 
 
 def test_label_schedule_ends_at_budget():
