@@ -21,14 +21,8 @@ import numpy as np
 
 from labelwise.data import Corpus
 from labelwise.data.ner import bio_to_spans, entity_types
-from labelwise.simulate.engine import (
-    Progress,
-    area_under_curve,
-    initial_rows,
-    label_schedule,
-    pool_rows,
-    savings_against_random,
-)
+from labelwise.simulate import engine
+from labelwise.simulate.engine import Progress, area_under_curve, label_schedule, savings_against_random
 from labelwise.strategies.ner import NAMES, count_unseen_entities, pad_marginals, score_ner
 from labelwise.strategies.selection import select
 
@@ -130,7 +124,7 @@ def simulate_ner(
     options = dict(model_options or {})
 
     if pool_size is not None and pool_size < len(train):
-        rows = pool_rows(len(train), pool_size)  # the same pool sample as the classification engine
+        rows = engine.pool_rows(len(train), pool_size)  # the same pool sample as the classification engine
         train = train.subset(rows)
     N = len(train)
     if protocol == "seed":
@@ -165,7 +159,7 @@ def simulate_ner(
     per_seed_tokens: dict[str, list[list[int]]] = {s: [] for s in strategies}
     seconds = {s: {"featurize": featurize_seconds, "fit": 0.0, "score": 0.0, "select": 0.0} for s in strategies}
     for seed in seed_list:
-        start_rows = initial_rows(N, schedule[0], seed)
+        start_rows = engine.initial_rows(N, schedule[0], seed)
         for name in strategies:
             rng = np.random.default_rng([seed, 1 + strategies.index(name)])
             is_labeled = np.zeros(N, dtype=bool)
