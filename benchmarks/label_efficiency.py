@@ -23,7 +23,8 @@ references (and stronger still here: thucnews_titles full-data accuracy 0.850 ag
 seeds, pool and initial labels as the main run. It answers "how
 many labels does labelwise (its model and ``default``) need to reach what 1,000 random labels give with the
 usual recipe". The issue's targets are judged on the first reading (same model on both sides), this one is
-reported next to it. ``--reference-only`` adds this run to saved results without rerunning the rest.
+reported next to it (``labelwise.simulate.baseline_reading``, what ``simulate --baseline-model`` runs).
+``--reference-only`` adds this run to saved results without rerunning the rest.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def run_dataset(name: str, task: str, seeds: int, pool_size: int, with_smalltext
     write_report(res, out)
     print(f"[{name}] labelwise simulate {res['wall_seconds']:.0f}s", flush=True)
     if task == "multiclass":
-        res["reference"] = reference_run(train, test, seeds, pool_size)
+        res["baseline"] = reference_run(train, test, res["curves"], seeds, pool_size)
     if with_smalltext and task == "multiclass":
         from labelwise.features import make_featurizer
 
@@ -169,27 +170,25 @@ def run_dataset(name: str, task: str, seeds: int, pool_size: int, with_smalltext
     return res
 
 
-def reference_run(train, test, seeds: int, pool_size: int) -> dict:
-    """Random picking with the issue's reference recipe, same seeds, pool and initial labels as the main run."""
+def reference_run(train, test, curves: dict, seeds: int, pool_size: int) -> dict:
+    """``baseline_reading`` with the issue's reference recipe: random picking on the same seeds, pool and initial
+    labels as the main run, and every curve's savings read against it."""
     from labelwise.features import is_cjk
-    from labelwise.simulate.engine import simulate
+    from labelwise.simulate import baseline_reading
 
     model = REFERENCE_MODEL["cjk" if is_cjk(train.texts) else "latin"]
     t0 = time.perf_counter()
-    ref = simulate(train, test, model=model, strategies=["random"], seeds=seeds, pool_size=pool_size, **SETTINGS)
+    out = baseline_reading(train, test, curves, model=model, seeds=seeds, pool_size=pool_size, **SETTINGS)
     print(f"[reference {model}] random {time.perf_counter() - t0:.0f}s", flush=True)
-    return {"model": ref["model"], "full_data_score": ref["full_data_score"], "random": ref["curves"]["random"]}
+    return out
 
 
 def reference_row(name: str, res: dict) -> str:
     """One row of the second reading: ``default`` (labelwise's model) against the reference recipe's random."""
-    from labelwise.simulate.engine import savings_against_random
-
-    ref = res["reference"]
-    budget = res["settings"]["budget"]
-    sav = savings_against_random({"random": ref["random"], "default": res["curves"]["default"]}, budget)["default"]
+    ref = res["baseline"]
+    sav = ref["savings"]["default"]
     own = res["savings"]["default"]["savings"]
-    rand = ref["random"]
+    rand = ref["curve"]
     return (f"| {name} | {ref['model']}: {rand['mean'][-1]:.3f} ± {rand['std'][-1]:.3f} (full data "
             f"{ref['full_data_score']:.3f}) | {res['model']}: {res['curves']['random']['mean'][-1]:.3f} | "
             f"{sav['labels_needed'] if sav['labels_needed'] is not None else 'never'} | {_sv(sav['savings'])} | "
@@ -301,10 +300,11 @@ def main(argv: list[str] | None = None) -> int:
             if saved.is_file():
                 results[name] = json.loads(saved.read_text())
                 st = results[name]["settings"]
-                if args.reference_only and results[name]["task"] == "multiclass" and "reference" not in results[name]:
+                if args.reference_only and results[name]["task"] == "multiclass" and "baseline" not in results[name]:
                     train, test = load(name, "multiclass")
-                    SETTINGS["budget"] = st["budget"]
-                    results[name]["reference"] = reference_run(train, test, st["seeds"], st["pool_size"])
+                    SETTINGS.update({k: st[k] for k in SETTINGS})
+                    results[name]["baseline"] = reference_run(train, test, results[name]["curves"], st["seeds"],
+                                                              st["pool_size"])
                     saved.write_text(json.dumps(results[name]))
             else:
                 print(f"[{name}] no saved results at {saved}: skipped", flush=True)
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                "| dataset | default savings [90 % seed bootstrap] | default AUC | best plain strategy (savings / AUC) | default ≥ it "
                "(savings and AUC) | default worst gap to random (pts) | issue target |",
                "|---|---:|---:|---|---|---|---|"] + [verdict(n, r) for n, r in results.items()]
-    with_ref = [n for n, r in results.items() if "reference" in r]
+    with_ref = [n for n, r in results.items() if "baseline" in r]
     if with_ref:
         summary += ["", "Second reading (single-label): `default` with labelwise's model against random picking with the "
                     "issue's reference recipe (English: frozen MiniLM + LR; Chinese: word + char n-gram TF-IDF + LR), same "

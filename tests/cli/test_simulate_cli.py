@@ -155,3 +155,51 @@ def test_strategies_the_task_lacks_are_refused_before_any_work(tmp_path, capsys,
     err = capsys.readouterr().err
     assert f"unknown for --task {task}: {bad}" in err and "expected some of random" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_baseline_model_reads_every_curve_against_its_random_run(tmp_path, datasets_dir, capsys):
+    """--baseline-model: random with that model on the same pool, seeds and initial labels; savings against it."""
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    _slice(datasets_dir / "trec6" / "train.jsonl", train, 300)
+    _slice(datasets_dir / "trec6" / "test.jsonl", test, 100)
+    common = ["--train", str(train), "--test", str(test), "--initial", "20", "--batch", "20", "--budget", "80",
+              "--seeds", "2", "--pool-size", "250", "--quiet"]
+    assert main(["simulate", *common, "--model", "tfidf-lr", "--baseline-model", "minilm-lr", "--strategies",
+                 "margin,default", "--out", str(tmp_path / "run")]) == 0
+    printed = capsys.readouterr().out
+    assert main(["simulate", *common, "--model", "minilm-lr", "--strategies", "random",
+                 "--out", str(tmp_path / "alone")]) == 0
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    alone = json.loads((tmp_path / "alone" / "results.json").read_text())
+    base = results["baseline"]
+    assert base["model"] == "minilm-lr"
+    # the same run as simulating the baseline model by itself
+    assert base["curve"]["per_seed"] == alone["curves"]["random"]["per_seed"]
+    assert base["full_data_score"] == pytest.approx(alone["full_data_score"])
+    target = base["curve"]["mean"][-1]
+    assert set(base["savings"]) == set(results["curves"])
+    for name, curve in results["curves"].items():
+        sv = base["savings"][name]
+        hits = [n for n, m in zip(curve["labels"], curve["mean"], strict=True) if m >= target - 1e-12]
+        assert sv["target_score"] == pytest.approx(target)
+        assert sv["labels_needed"] == (hits[0] if hits else None)
+        assert sv["savings"] == (None if not hits else pytest.approx(1 - hits[0] / 80))
+    # the contract's own savings are untouched: still against this model's random curve
+    assert results["savings"]["margin"]["target_score"] == pytest.approx(results["curves"]["random"]["mean"][-1])
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "## Label savings against random with minilm-lr" in report
+    assert "against random with minilm-lr" in printed
+
+
+@pytest.mark.parametrize(("task", "model", "message"), [
+    ("ner", "minilm-lr", "--baseline-model is for multiclass and multilabel"),
+    ("multiclass", "no-such-lr", "--baseline-model:"),
+])
+def test_bad_baseline_model_is_refused_before_the_run(tmp_path, datasets_dir, capsys, task, model, message):
+    train = tmp_path / "train.jsonl"
+    _slice(datasets_dir / "trec6" / "train.jsonl", train, 60)
+    code = main(["simulate", "--task", task, "--train", str(train), "--test", str(train), "--baseline-model", model,
+                 "--out", str(tmp_path / "o"), "--quiet"])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

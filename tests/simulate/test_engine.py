@@ -71,3 +71,15 @@ def test_pool_and_initial_rows_are_fixed_samples():
     assert len(set(first.tolist())) == 20
     np.testing.assert_array_equal(first, initial_rows(500, 20, seed=0))
     assert not np.array_equal(first, initial_rows(500, 20, seed=1))
+
+
+def test_baseline_gets_only_the_featurizer_options_its_model_takes():
+    from labelwise.data import Corpus
+    from labelwise.simulate.engine import _accepted_options
+
+    corpus = Corpus(ids=[0, 1], texts=["a question", "another one"], labels=["x", "y"], label_set=["x", "y"])
+    # an embedding backend means nothing to TF-IDF: dropped there, kept for the embedding and stacked views
+    assert _accepted_options("tfidf-lr", corpus, {"backend": "onnx"}) == {}
+    assert _accepted_options("minilm-lr", corpus, {"backend": "onnx"}) == {"backend": "onnx"}
+    assert _accepted_options("minilm-tfidf-lr", corpus, {"backend": "onnx"}) == {"backend": "onnx"}
+    assert _accepted_options("tfidf-lr", corpus, None) is None

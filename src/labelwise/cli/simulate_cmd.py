@@ -60,6 +60,10 @@ def register(subparsers) -> None:
     p.add_argument("--pool-size", type=int, default=None, help="sample the train split (seeded) to at most N")
     p.add_argument("--refit", choices=["scratch", "warm"], default="scratch",
                    help="retrain from scratch each round, or keep training the previous weights")
+    p.add_argument("--baseline-model", default=None, metavar="MODEL",
+                   help="also run random picking with MODEL (e.g. minilm-lr, the usual frozen-embedding recipe) on "
+                        "the same pool, seeds and initial labels, and report every strategy's savings against it "
+                        "(results.json \"baseline\", report.md, curves.png); multiclass and multilabel")
     p.add_argument("--embedding-backend", choices=["auto", "onnx", "torch"], default=None,
                    help="for embedding models: int8 ONNX Runtime (fast) or fp32 PyTorch")
     p.add_argument("--text-field", default=None, help="default: text (ner: tokens)")
@@ -99,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
         what = f"unknown for --task {args.task}: {', '.join(unknown)}" if unknown else "no strategy given"
         errors.print(f"[red]--strategies: {what}[/red]; expected some of {', '.join(valid)}", soft_wrap=True)
         return 2
+    if args.baseline_model is not None and args.task == "ner":
+        errors.print("[red]--baseline-model is for multiclass and multilabel simulations[/red]")
+        return 2
     options = {"task": args.task, "text_field": args.text_field, "label_field": args.label_field,
                "require_labels": True}
     if args.task == "ner":
@@ -112,6 +119,14 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds < 1:
         errors.print("[red]--seeds must be at least 1[/red]")
         return 2
+    if args.baseline_model is not None:
+        from labelwise.loop import resolve_model
+
+        try:
+            resolve_model(args.baseline_model, train.texts, train.task)
+        except ValueError as exc:
+            errors.print(f"[red]--baseline-model: {exc}[/red]", soft_wrap=True)
+            return 2
 
     started = time.perf_counter()
     with _progress_bar(console) as progress:
@@ -128,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
             featurizer_options = {"backend": args.embedding_backend} if args.embedding_backend else None
             results = simulate(train, test, model=args.model, strategies=strategies, initial=initial,
                                batch=batch, budget=budget, seeds=args.seeds, pool_size=args.pool_size,
-                               refit=args.refit, progress=progress, featurizer_options=featurizer_options)
+                               refit=args.refit, progress=progress, featurizer_options=featurizer_options,
+                               baseline_model=args.baseline_model)
     from labelwise.simulate import write_report
 
     out = write_report(results, args.out)
@@ -162,6 +178,10 @@ def _progress_bar(console):
     return bar()
 
 
+def _savings_text(savings: float | None) -> str:
+    return "–" if savings is None else f"{savings:.2f}"
+
+
 def _print_summary(console, results: dict, seconds: float, out: Path) -> None:
     from rich.table import Table
 
@@ -173,7 +193,14 @@ def _print_summary(console, results: dict, seconds: float, out: Path) -> None:
         sv = results.get("savings", {}).get(name, {})
         savings = sv.get("savings")
         table.add_row(name, f"{curve['mean'][-1]:.3f} ± {curve['std'][-1]:.3f}",
-                      str(sv.get("labels_needed") or "–"), "–" if savings is None else f"{savings:.2f}",
+                      str(sv.get("labels_needed") or "–"), _savings_text(savings),
                       f"{curve.get('auc', float('nan')):.3f}")
-    type(console)(file=sys.stdout).print(table)  # the table is the result: stdout; progress went to stderr
+    stdout = type(console)(file=sys.stdout)
+    stdout.print(table)  # the table is the result: stdout; progress went to stderr
+    base = results.get("baseline")
+    if base:
+        reached = ", ".join(f"{name} {sv['labels_needed'] or 'never'} ({_savings_text(sv['savings'])})"
+                            for name, sv in base["savings"].items())
+        stdout.print(f"against random with {base['model']} ({base['curve']['mean'][-1]:.3f} at the budget), labels "
+                     f"needed (savings): {reached}", soft_wrap=True)
     console.print(f"wrote {out / 'results.json'}, {out / 'curves.png'}, {out / 'report.md'} in {seconds:.0f}s")

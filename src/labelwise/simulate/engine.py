@@ -109,12 +109,32 @@ def initial_rows(n_pool: int, initial: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).choice(n_pool, size=initial, replace=False)
 
 
+def _accepted_options(model: str, train: Corpus, options: dict | None) -> dict | None:
+    """The featurizer options that ``model``'s featurizer takes (an embedding backend means nothing to TF-IDF)."""
+    if not options:
+        return options
+    import inspect
+
+    from labelwise.features import FEATURIZERS
+
+    factory = FEATURIZERS[resolve_model(model, train.texts, train.task).features]
+    return {k: v for k, v in options.items() if k in inspect.signature(factory).parameters}
+
+
 def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
              strategies: Sequence[str] = ("random", "least-confidence", "margin", "entropy"),
              initial: int = 50, batch: int = 50, budget: int = 1000, seeds: int = 5,
              pool_size: int | None = None, refit: str = "scratch", progress: Progress | None = None,
-             featurizer_options: dict | None = None, model_options: dict | None = None) -> dict:
-    """Replay ``train`` as an oracle and score on ``test``; returns the results.json structure."""
+             featurizer_options: dict | None = None, model_options: dict | None = None,
+             baseline_model: str | None = None) -> dict:
+    """Replay ``train`` as an oracle and score on ``test``; returns the results.json structure.
+
+    ``baseline_model``: also run random picking with this model (same pool, seeds and initial labels) and
+    read every strategy's curve against its score at the budget: results["baseline"] holds its
+    ``model``, ``full_data_score``, ``curve`` and per-strategy ``savings``. This answers "how many labels
+    does this setup save over random labels with the model I use today" next to the contract's savings,
+    which compare strategies on one model.
+    """
     if train.task != test.task:
         raise ValueError(f"train is {train.task!r} but test is {test.task!r}")
     if train.task not in METRICS:
@@ -134,8 +154,11 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
         raise ValueError(f"budget {budget} is larger than the pool ({len(train)} texts)")
     schedule = label_schedule(initial, batch, budget)
     spec = resolve_model(model, train.texts, train.task)
+    if baseline_model is not None:
+        resolve_model(baseline_model, train.texts, train.task)  # an unknown name fails before the long run
 
-    progress.on_start(len(strategies) * seeds * len(schedule) + 2)
+    baseline_steps = seeds * len(schedule) + 2 if baseline_model is not None else 0
+    progress.on_start(len(strategies) * seeds * len(schedule) + 2 + baseline_steps)
     progress.on_step(f"featurizing with {spec.features}")
     from labelwise.features import make_featurizer
 
@@ -183,7 +206,12 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
                         "per_seed": arr.tolist()}
     for name in curves:
         curves[name]["auc"] = area_under_curve(schedule, curves[name]["mean"])
-    return {
+    baseline = None
+    if baseline_model is not None:
+        baseline = baseline_reading(train, test, curves, model=baseline_model, initial=initial, batch=batch,
+                                    budget=budget, seeds=seeds, refit=refit, progress=progress,
+                                    featurizer_options=featurizer_options)
+    results = {
         "task": train.task,
         "model": spec.name,
         "metric": METRICS[train.task],
@@ -195,3 +223,25 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
                      "pool_size": len(train), "test_size": len(test), "refit": refit,
                      "strategies": strategies, "labels": label_set},
     }
+    if baseline is not None:
+        results["baseline"] = baseline
+    return results
+
+
+def baseline_reading(train: Corpus, test: Corpus, curves: dict, *, model: str, initial: int = 50, batch: int = 50,
+                     budget: int = 1000, seeds: int = 5, pool_size: int | None = None, refit: str = "scratch",
+                     progress: Progress | None = None, featurizer_options: dict | None = None) -> dict:
+    """Random picking with ``model`` on the pool, seeds and initial labels that produced ``curves`` (pass the
+    same ``pool_size`` and settings), and every curve's savings read against its score at the budget.
+
+    Returns ``{"model", "full_data_score", "curve", "savings": {strategy: {...}}}`` (results["baseline"]).
+    """
+    progress = progress or Progress()
+    base = simulate(train, test, model=model, strategies=["random"], initial=initial, batch=batch, budget=budget,
+                    seeds=seeds, pool_size=pool_size, refit=refit,
+                    progress=Progress(on_step=lambda d: progress.on_step(f"baseline {d}")),
+                    featurizer_options=_accepted_options(model, train, featurizer_options))
+    key = f"random ({base['model']})"
+    against = savings_against_random({key: base["curves"]["random"], **curves}, budget, baseline=key)
+    return {"model": base["model"], "full_data_score": base["full_data_score"], "curve": base["curves"]["random"],
+            "savings": {n: against[n] for n in curves}}

@@ -34,6 +34,13 @@ def plot_curves(results: dict, path: Path) -> None:
         style = {"color": "0.35", "linestyle": "--"} if name == "random" else {}
         (line,) = ax.plot(curve["labels"], mean, label=name, linewidth=1.8, **style)
         ax.fill_between(curve["labels"], lower, upper, alpha=0.15, color=line.get_color())
+    base = results.get("baseline")
+    if base:
+        curve = base["curve"]
+        ax.plot(curve["labels"], curve["mean"], color="0.55", linestyle=(0, (1, 1)), linewidth=1.6,
+                label=f"random with {base['model']} (baseline)")
+        ax.axhline(curve["mean"][-1], color="0.75", linewidth=0.8, linestyle="-.",
+                   label=f"baseline @ budget ({curve['mean'][-1]:.3f})")
     ax.axhline(results["full_data_score"], color="black", linewidth=1, linestyle=":",
                label=f"full data ({results['full_data_score']:.3f})")
     savings = results.get("savings") or {}
@@ -63,6 +70,13 @@ def _fmt(value, digits: int = 3) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def _interval(span: list | None) -> str:
+    """``0.45 – 0.60`` for a savings interval; "never" for an end that never reaches the target."""
+    if span is None:
+        return "–"
+    return " – ".join("never" if v is None else f"{v:.2f}" for v in span)
 
 
 def markdown_report(results: dict, *, max_rows: int = 12) -> str:
@@ -105,12 +119,21 @@ def markdown_report(results: dict, *, max_rows: int = 12) -> str:
                   "|---|---:|---:|---:|---:|"]
         for n in names:
             sv = savings[n]
-            span = sv.get("savings_interval")
-            span_text = ("–" if span is None else
-                         f"{'never' if span[0] is None else f'{span[0]:.2f}'} – "
-                         f"{'never' if span[1] is None else f'{span[1]:.2f}'}")
+            span_text = _interval(sv.get("savings_interval"))
             lines.append(f"| {n} | {_fmt(sv['labels_needed'])} | {_fmt(sv['savings'], 2)} | {span_text} | "
                          f"{_fmt(curves[n].get('auc'))} |")
+    base = results.get("baseline")
+    if base:
+        target = base["curve"]["mean"][-1]
+        lines += ["", f"## Label savings against random with {base['model']}", "",
+                  f"Random picking with `{base['model']}` (full data {base['full_data_score']:.3f}) on the same pool, "
+                  f"seeds and initial labels reaches {target:.3f} ± {base['curve']['std'][-1]:.3f} at the budget. "
+                  "How many labels each strategy, with this simulation's model, needs to reach that score:", "",
+                  "| strategy | labels needed | savings | 90 % interval |", "|---|---:|---:|---:|"]
+        for n in names:
+            sv = base["savings"][n]
+            span_text = _interval(sv.get("savings_interval"))
+            lines.append(f"| {n} | {_fmt(sv['labels_needed'])} | {_fmt(sv['savings'], 2)} | {span_text} |")
     seconds = results.get("seconds") or {}
     if seconds:
         lines += ["", "## Time (seconds, summed over seeds; featurize is shared by all strategies)", "",
