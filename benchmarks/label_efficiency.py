@@ -18,13 +18,13 @@ strategy is asked on exactly the same labeled set and its picks are compared wit
 
 A second reading of the savings (single-label): against random picking with the issue's reference recipe instead
 of labelwise's own model: frozen MiniLM + LR (``minilm-lr``) for English; for Chinese labelwise's ``tfidf-lr``
-(word and character n-grams), standing for the issue's char-n-gram TF-IDF + LR row, the stronger of its two Chinese
-references (and stronger still here: thucnews_titles full-data accuracy 0.850 against the issue's 0.818). Same
-seeds, pool and initial labels as the main run. It answers "how
-many labels does labelwise (its model and ``default``) need to reach what 1,000 random labels give with the
-usual recipe". The issue's targets are judged on the first reading (same model on both sides), this one is
-reported next to it (``labelwise.simulate.baseline_reading``, what ``simulate --baseline-model`` runs).
-``--reference-only`` adds this run to saved results without rerunning the rest.
+(word and character n-grams), standing for the issue's char-n-gram TF-IDF + LR row, the stronger of its two
+Chinese references (and stronger still here: thucnews_titles full-data accuracy 0.850 against the issue's 0.818).
+Same seeds, pool and initial labels as the main run. It answers "how many labels does labelwise (its model and
+``default``) need to reach what 1,000 random labels give with the usual recipe". The issue's targets are judged
+on the first reading (the same model on both sides); this one is reported next to it
+(``labelwise.simulate.baseline_reading``, what ``simulate --baseline-model`` runs). ``--reference-only`` adds
+this run to saved results without rerunning the rest.
 """
 
 from __future__ import annotations
