@@ -144,7 +144,7 @@ def run_dataset(name: str, task: str, seeds: int, pool_size: int, with_smalltext
     write_report(res, out)
     print(f"[{name}] labelwise simulate {res['wall_seconds']:.0f}s", flush=True)
     if task == "multiclass":
-        res["baseline"] = reference_run(train, test, res["curves"], seeds, pool_size)
+        res["baseline"] = reference_run(train, test, res)
     if with_smalltext and task == "multiclass":
         from labelwise.features import make_featurizer
 
@@ -170,15 +170,16 @@ def run_dataset(name: str, task: str, seeds: int, pool_size: int, with_smalltext
     return res
 
 
-def reference_run(train, test, curves: dict, seeds: int, pool_size: int) -> dict:
-    """``baseline_reading`` with the issue's reference recipe: random picking on the same seeds, pool and initial
-    labels as the main run, and every curve's savings read against it."""
+def reference_run(train, test, res: dict) -> dict:
+    """``baseline_reading`` with the issue's reference recipe for a finished run ``res``: random picking with the
+    run's own settings (seeds, pool, initial labels, batch, budget), and its curves' savings read against it."""
     from labelwise.features import is_cjk
     from labelwise.simulate import baseline_reading
 
     model = REFERENCE_MODEL["cjk" if is_cjk(train.texts) else "latin"]
+    settings = {k: res["settings"][k] for k in ("initial", "batch", "budget", "seeds", "pool_size")}
     t0 = time.perf_counter()
-    out = baseline_reading(train, test, curves, model=model, seeds=seeds, pool_size=pool_size, **SETTINGS)
+    out = baseline_reading(train, test, res["curves"], model=model, **settings)
     print(f"[reference {model}] random {time.perf_counter() - t0:.0f}s", flush=True)
     return out
 
@@ -299,12 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.from_saved:
             if saved.is_file():
                 results[name] = json.loads(saved.read_text())
-                st = results[name]["settings"]
                 if args.reference_only and results[name]["task"] == "multiclass" and "baseline" not in results[name]:
-                    train, test = load(name, "multiclass")
-                    SETTINGS.update({k: st[k] for k in SETTINGS})
-                    results[name]["baseline"] = reference_run(train, test, results[name]["curves"], st["seeds"],
-                                                              st["pool_size"])
+                    results[name]["baseline"] = reference_run(*load(name, "multiclass"), results[name])
                     saved.write_text(json.dumps(results[name]))
             else:
                 print(f"[{name}] no saved results at {saved}: skipped", flush=True)
