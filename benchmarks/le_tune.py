@@ -18,7 +18,9 @@ k-means cold start, then margin with a diverse batch) plus any of these parts, o
   the centroid first;
 - after the cold start: ``-badge`` BADGE (k-means++ over gradient embeddings) instead of the score and diverse
   batch; ``-cal`` contrastive KL (CAL) as the score; ``-id<B>`` the score times the text's mean cosine similarity
-  to the pool to the power B (information density).
+  to the pool to the power B (information density); once batches are no longer diverse (``-d<K>``), ``-pw<B>``
+  power sampling of the score (probability proportional to (1 - margin gap) ** B) instead of the top-n, or
+  ``-bal`` the top-n taken round-robin over the predicted classes.
 
 Prints per variant the savings, the area under the mean curve and the worst gap to random (mean over seeds) over
 the curve.
@@ -59,7 +61,8 @@ def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor:
               random_share: float = 0.0, diverse_until: float = float("inf"), cold_random: bool = False,
               cold_stratified: bool = False, cold_half: bool = False, cold_multiple: int = 1,
               cold_proportional: int = 0, cold_top_share: float = 0.0, cold_cluster_top: bool = False,
-              after: str = "", density_beta: float = 0.0, name: str = "variant") -> QueryStrategy:
+              after: str = "", density_beta: float = 0.0, power_beta: float = 0.0, balanced: bool = False,
+              name: str = "variant") -> QueryStrategy:
     """Cold start by k-means below ``cold_start_factor * n`` labels, then ``score`` with a diverse batch of
     ``candidates * n`` top candidates while fewer than ``diverse_until * n`` are labeled (plain top-n after);
     ``random_share`` of each batch drawn uniformly from the rest."""
@@ -99,7 +102,12 @@ def composite(*, score: str = "margin", candidates: int = 10, cold_start_factor:
         seconds["score"] = time.perf_counter() - t
         k_rand = int(round(random_share * n))
         diverse = candidates > 1 and ctx.n_labeled < diverse_until * n
-        picks = _pick(s, ctx, n - k_rand, diverse=diverse, candidates=candidates)
+        if not diverse and power_beta:
+            picks = power_sample(s, n - k_rand, power_beta, rng)
+        elif not diverse and balanced:
+            picks = class_balanced_top(s, ctx.proba, n - k_rand)
+        else:
+            picks = _pick(s, ctx, n - k_rand, diverse=diverse, candidates=candidates)
         if k_rand:
             rest = np.setdiff1d(np.arange(ctx.pool_size()), picks)
             picks = np.concatenate([picks, rng.choice(rest, size=k_rand, replace=False)])
@@ -116,6 +124,32 @@ def information_density(scores: np.ndarray, X, beta: float) -> np.ndarray:
     Xn = Xd / np.maximum(np.linalg.norm(Xd, axis=1, keepdims=True), 1e-12)
     density = np.clip(Xn @ Xn.mean(axis=0), 1e-12, None)
     return (scores - scores.min()) * density**beta
+
+
+def power_sample(scores: np.ndarray, n: int, beta: float, rng: np.random.Generator) -> np.ndarray:
+    """Kirsch et al. 2023 ("Stochastic batch acquisition", TMLR) power acquisition: n texts drawn without
+    replacement with probability proportional to u ** beta, u = the score shifted to (0, 1] (margin's [-1, 0]
+    becomes 1 - (p1 - p2)); Gumbel-top-k on beta * log u."""
+    u = np.clip(scores - scores.min() + 1e-6, 1e-12, None) if scores.min() < 0 else np.clip(scores, 1e-12, None)
+    keys = beta * np.log(u) + rng.gumbel(size=len(u))
+    return np.argpartition(-keys, n - 1)[:n]
+
+
+def class_balanced_top(scores: np.ndarray, proba: np.ndarray, n: int) -> np.ndarray:
+    """Top texts by score, taken round-robin over the model's predicted classes (each class's best first), so
+    every predicted class gets about n / C of the batch."""
+    pred = proba.argmax(axis=1)
+    queues = [iter(np.flatnonzero(pred == c)[np.argsort(-scores[pred == c], kind="stable")])
+              for c in range(proba.shape[1])]
+    picks: list[int] = []
+    while len(picks) < n and queues:
+        for q in list(queues):
+            nxt = next(q, None)
+            if nxt is None:
+                queues.remove(q)
+            elif len(picks) < n:
+                picks.append(int(nxt))
+    return np.asarray(picks, dtype=np.int64)
 
 
 def cluster_stratified(X, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -175,6 +209,10 @@ def variant(name: str) -> str:
             opts["cold_cluster_top"] = True
         elif m := re.fullmatch(r"id([\d.]+)", part):
             opts["density_beta"] = float(m[1])
+        elif m := re.fullmatch(r"pw([\d.]+)", part):
+            opts["power_beta"] = float(m[1])
+        elif part == "bal":
+            opts["balanced"] = True
         elif part in ("badge", "cal"):
             opts["after"] = part
         elif part == "cs":
