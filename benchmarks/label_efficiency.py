@@ -8,7 +8,7 @@ smalltext.json} and a dated entry in benchmarks/RESULTS.md, section "Label effic
 
 Protocol (issue 2): pool <= 6,000 texts sampled from train (the engine's seeded sample), initial 50 random
 labels, batches of 50, budget 1,000, 5 seeds, refit from scratch each round, model ``auto`` (single-label: LR over
-MiniLM + TF-IDF for English, e5 + TF-IDF for Chinese; multi-label: over the embeddings alone). Single-label datasets run random, least-confidence, margin,
+centered e5 + TF-IDF; multi-label: over the embeddings alone, MiniLM for English, e5 for Chinese). Single-label datasets run random, least-confidence, margin,
 entropy and ``default``; multi-label ones (micro-F1) random, ml-mean, ml-max, ml-cardinality and ``default``.
 
 small-text (PyPI 1.4) runs the same model (scikit-learn LogisticRegression with the same C on the same feature

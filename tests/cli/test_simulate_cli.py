@@ -45,19 +45,36 @@ def test_simulate_writes_the_results_contract(tmp_path, datasets_dir, capsys):
     assert "random" in capsys.readouterr().out
 
 
-def test_simulate_default_english_model_with_an_embedding_backend(tmp_path, datasets_dir):
-    """auto picks the stacked MiniLM + TF-IDF view for English; --embedding-backend reaches its MiniLM part."""
+def test_simulate_embedding_backend_reaches_minilm_and_is_refused_without_it(tmp_path, datasets_dir, capsys):
+    """--embedding-backend picks MiniLM's engine; auto picks e5 + TF-IDF for English, which has no MiniLM part, so
+    the option is refused before any work instead of being dropped silently."""
     train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
     _slice(datasets_dir / "trec6" / "train.jsonl", train, 120)
     _slice(datasets_dir / "trec6" / "test.jsonl", test, 40)
     out = tmp_path / "run"
-    code = main(["simulate", "--train", str(train), "--test", str(test), "--embedding-backend", "onnx",
-                 "--strategies", "default", "--initial", "20", "--batch", "20", "--budget", "60", "--seeds", "1",
-                 "--out", str(out), "--quiet"])
-    assert code == 0
+    common = ["simulate", "--train", str(train), "--test", str(test), "--embedding-backend", "onnx",
+              "--strategies", "default", "--initial", "20", "--batch", "20", "--budget", "60", "--seeds", "1",
+              "--out", str(out), "--quiet"]
+    assert main(common) == 2
+    err = capsys.readouterr().err
+    assert "e5-tfidf-lr (what --model auto picks for these texts) has no MiniLM part" in err
+    assert not out.exists()
+    assert main([*common, "--model", "minilm-tfidf-lr"]) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["model"] == "minilm-tfidf-lr"
     assert results["curves"]["default"]["labels"] == [20, 40, 60]
+
+
+def test_simulate_default_english_model_is_the_centered_e5_stack(tmp_path, datasets_dir):
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    _slice(datasets_dir / "trec6" / "train.jsonl", train, 120)
+    _slice(datasets_dir / "trec6" / "test.jsonl", test, 40)
+    out = tmp_path / "run"
+    assert main(["simulate", "--train", str(train), "--test", str(test), "--strategies", "default", "--initial", "20",
+                 "--batch", "20", "--budget", "40", "--seeds", "1", "--out", str(out), "--quiet"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["model"] == "e5-tfidf-lr"
+    assert results["full_data_score"] > 0.5  # 6 classes: far above chance on 120 texts
 
 
 def test_simulate_same_initial_sample_for_every_strategy(tmp_path, datasets_dir):

@@ -39,6 +39,27 @@ def test_cache_key_changes_with_weight_and_vocabulary(tmp_path):
     assert a.cache_key != stacked(tmp_path).fit(TEXTS[:3]).cache_key
 
 
+def test_centering_subtracts_the_fitted_mean_and_renormalises(tmp_path):
+    f = stacked(tmp_path, center=True).fit(TEXTS)
+    E = np.stack([expected(t) for t in TEXTS])
+    centered = E - E.mean(axis=0)
+    want = centered / np.linalg.norm(centered, axis=1, keepdims=True)
+    X = f.transform(TEXTS[::-1])  # the mean is the fitted texts', not the transformed batch's
+    np.testing.assert_allclose(X[:, :4].toarray(), want[::-1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(f.geometry(X), want[::-1], rtol=1e-5, atol=1e-6)
+    plain = stacked(tmp_path).fit(TEXTS)
+    np.testing.assert_allclose(plain.transform(TEXTS)[:, :4].toarray(), E, rtol=1e-6)
+    assert f.cache_key != plain.cache_key
+    assert f.cache_key != stacked(tmp_path, center=True).fit(TEXTS[:3]).cache_key  # another mean
+
+
+def test_e5_stack_centers_by_default_and_takes_no_minilm_backend():
+    assert make_featurizer("e5-tfidf").center and not make_featurizer("minilm-tfidf").center
+    assert not make_featurizer("e5-tfidf", center=False).center
+    with pytest.raises(ValueError, match="no option"):
+        make_featurizer("e5-tfidf", backend="onnx")
+
+
 @pytest.mark.parametrize("kw, match", [({"embedding": "bert"}, "embedding must be one of"),
                                        ({"tfidf_weight": 0}, "positive"),
                                        ({"tfidf_weight": float("nan")}, "positive")])
@@ -57,9 +78,9 @@ def test_registered_as_a_featurizer_and_a_model_name(tmp_path):
         make_featurizer("minilm-tfidf", weight=2.0)
 
 
-def test_auto_stacks_tfidf_for_english_single_label_only():
+def test_auto_stacks_tfidf_for_single_label_only():
     english = ["What is the capital of France?", "Stocks rally on strong earnings"]
-    assert resolve_model("auto", english).name == "minilm-tfidf-lr"
+    assert resolve_model("auto", english).name == "e5-tfidf-lr"
     assert resolve_model("auto", english, "multilabel").name == "minilm-lr"  # one-vs-rest: L fits per round
     assert resolve_model("auto", ["今天股市大涨", "中国队夺冠"]).name == "e5-tfidf-lr"
     assert resolve_model("auto", ["今天股市大涨", "中国队夺冠"], "multilabel").features in {"e5", "tfidf"}

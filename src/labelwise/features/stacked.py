@@ -30,10 +30,20 @@ class StackedFeaturizer(Featurizer):
     embedding: ``"minilm"`` or ``"e5"``; ``embedding_options`` / ``tfidf_options`` go to those featurizers.
     ``geometry(X)`` returns the embedding block alone (L2-normalised), which is what k-means cold start and
     diverse batches should measure distances in.
+
+    ``center``: subtract the mean embedding of the texts given to ``fit`` and L2-normalise again. multilingual-e5
+    embeddings share one dominant direction (their mean over a corpus has a norm near 1, every pair of texts a
+    high cosine), so the part that tells texts apart is short, and an L2-penalised linear model, which needs
+    long weights to use a short signal, leans on the TF-IDF block until it has many labels. Centering gives that
+    part unit length (the "common mean vector" step of Mu & Viswanath 2018, "All-but-the-Top", ICLR). With e5 +
+    TF-IDF + LR it lifted the accuracy at 50 random labels from 0.51 to 0.70 on ag_news and from 0.71 to 0.79 on
+    sst2 and raised the whole active-learning curve on every single-label dataset measured (docs/label-efficiency.md);
+    with MiniLM it cost sst2 a little, so the ``minilm-tfidf`` view leaves it off.
     """
 
     def __init__(self, *, embedding: str = "minilm", tfidf_weight: float = 1.0,
-                 embedding_options: dict[str, Any] | None = None, tfidf_options: dict[str, Any] | None = None) -> None:
+                 embedding_options: dict[str, Any] | None = None, tfidf_options: dict[str, Any] | None = None,
+                 center: bool = False) -> None:
         if embedding not in _EMBEDDERS:
             raise ValueError(f"embedding must be one of {sorted(_EMBEDDERS)}, got {embedding!r}")
         if not np.isfinite(tfidf_weight) or tfidf_weight <= 0:
@@ -43,9 +53,11 @@ class StackedFeaturizer(Featurizer):
         self.tfidf = TfidfFeaturizer(**(tfidf_options or {}))
         self.name = f"{embedding}-tfidf"
         self._dim: int | None = None
+        self.center = bool(center)
+        self._mean: np.ndarray | None = None
 
     def options(self) -> dict[str, Any]:
-        return {"embedding": self.embedding, "tfidf_weight": self.tfidf_weight,
+        return {"embedding": self.embedding, "tfidf_weight": self.tfidf_weight, "center": self.center,
                 "embedding_options": self.embedder.options(), "tfidf_options": self.tfidf.options()}
 
     def fit(self, texts: Sequence[str]) -> StackedFeaturizer:
@@ -53,11 +65,15 @@ class StackedFeaturizer(Featurizer):
         texts = check_texts(texts)
         self.embedder.fit(texts)
         self.tfidf.fit(texts)
+        if self.center:
+            self._mean = np.asarray(self.embedder.transform(texts), dtype=np.float32).mean(axis=0)
         return self
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         texts = check_texts(texts)
         E = np.asarray(self.embedder.transform(texts), dtype=np.float32)
+        if self.center and self._mean is not None:
+            E = normalize(E - self._mean).astype(np.float32, copy=False)
         self._dim = E.shape[1]
         T = self.tfidf.transform(texts)
         return sp.hstack([sp.csr_matrix(E), T * np.float32(self.tfidf_weight)], format="csr", dtype=np.float32)
@@ -73,7 +89,8 @@ class StackedFeaturizer(Featurizer):
 
     @property
     def cache_key(self) -> str:
-        return stable_digest("stacked", 1, self.embedder.cache_key, self.tfidf.cache_key, self.tfidf_weight)
+        return stable_digest("stacked", 1, self.embedder.cache_key, self.tfidf.cache_key, self.tfidf_weight,
+                             *(("center", self._mean.tobytes()) if self.center and self._mean is not None else ()))
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "options": self.options(), "embedding": self.embedder.describe(),

@@ -34,7 +34,8 @@ class ActiveLearner:
     Parameters
     ----------
     corpus: the texts (labels in it are ignored: answers come only through :meth:`teach`).
-    model: "tfidf-lr", "minilm-lr", or "auto" (chosen by language: MiniLM for English, TF-IDF for Chinese).
+    model: a name from :data:`labelwise.loop.pipeline.MODEL_NAMES`; "auto" is chosen by language and task
+        (:func:`labelwise.features.default_featurizer_for`).
     strategy: a name from :func:`labelwise.strategies.registry.available_strategies`; "default" is
         labelwise's recommendation.
     retrain_every: retrain after this many new labels; 0 means only when :meth:`retrain` is called.
