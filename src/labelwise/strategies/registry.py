@@ -384,7 +384,8 @@ def make_default_strategy(
     - Balanced binary tasks (the estimate at or above ``imbalanced_below``) take ``balanced_top_share`` of that
       batch by margin (0: all k-means). The loop passes 0.2 with ``e5-tfidf-lr``: that model is strong enough
       after 50 random labels that the all-k-means batch fell 1.3 points below random at 100 labels on sst2 (4 of
-      5 seeds below), while 20 % by margin stayed within 0.7 points and matched it on mr and subj
+      5 seeds below), while 20 % by margin stayed within 0.7 points, level on mr and a savings step (0.0014 AUC)
+      behind on subj
       (``benchmarks/le_tune.py --model e5-tfidf-lr --variants default,dflt-d4-cu20,dflt-d4-k0,dflt-d4-cr``;
       docs/label-efficiency.md).
     - Then, multiclass: :func:`margin` scores; multilabel: :func:`multilabel_uncertainty` with
