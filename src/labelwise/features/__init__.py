@@ -16,7 +16,7 @@ from labelwise.features.cache import EmbeddingCache, default_cache_dir
 from labelwise.features.embeddings import E5Featurizer, EmbeddingFeaturizer
 from labelwise.features.encoders import Encoder, OnnxEncoder, TorchEncoder, make_encoder
 from labelwise.features.language import cjk_share, default_featurizer_for, is_cjk
-from labelwise.features.stacked import _EMBEDDERS, StackedFeaturizer
+from labelwise.features.stacked import EMBEDDERS, StackedFeaturizer
 from labelwise.features.tfidf import TfidfFeaturizer
 
 
@@ -43,7 +43,7 @@ def _stacked(embedding: str, *, center: bool) -> Callable[..., StackedFeaturizer
         return factory(tfidf_weight=tfidf_weight, embedding_options=embedding_options, tfidf_options=tfidf_options,
                        center=center)
 
-    return factory if "backend" in inspect.signature(_EMBEDDERS[embedding]).parameters else factory_without_backend
+    return factory if "backend" in inspect.signature(EMBEDDERS[embedding]).parameters else factory_without_backend
 
 
 FEATURIZERS: dict[str, Callable[..., Featurizer]] = {

@@ -21,7 +21,8 @@ from labelwise.features.base import Featurizer, check_texts, stable_digest
 from labelwise.features.embeddings import E5Featurizer, EmbeddingFeaturizer
 from labelwise.features.tfidf import TfidfFeaturizer
 
-_EMBEDDERS = {"minilm": EmbeddingFeaturizer, "e5": E5Featurizer}
+#: The embedding views a stacked featurizer can hold, by name.
+EMBEDDERS = {"minilm": EmbeddingFeaturizer, "e5": E5Featurizer}
 
 
 class StackedFeaturizer(Featurizer):
@@ -45,12 +46,12 @@ class StackedFeaturizer(Featurizer):
     def __init__(self, *, embedding: str = "minilm", tfidf_weight: float = 1.0,
                  embedding_options: dict[str, Any] | None = None, tfidf_options: dict[str, Any] | None = None,
                  center: bool = False) -> None:
-        if embedding not in _EMBEDDERS:
-            raise ValueError(f"embedding must be one of {sorted(_EMBEDDERS)}, got {embedding!r}")
+        if embedding not in EMBEDDERS:
+            raise ValueError(f"embedding must be one of {sorted(EMBEDDERS)}, got {embedding!r}")
         if not np.isfinite(tfidf_weight) or tfidf_weight <= 0:
             raise ValueError(f"tfidf_weight must be a positive number, got {tfidf_weight!r}")
         self.embedding, self.tfidf_weight = embedding, float(tfidf_weight)
-        self.embedder: EmbeddingFeaturizer = _EMBEDDERS[embedding](**(embedding_options or {}))
+        self.embedder: EmbeddingFeaturizer = EMBEDDERS[embedding](**(embedding_options or {}))
         self.tfidf = TfidfFeaturizer(**(tfidf_options or {}))
         self.name = f"{embedding}-tfidf"
         self._dim: int | None = None
