@@ -53,6 +53,18 @@ def test_centering_subtracts_the_fitted_mean_and_renormalises(tmp_path):
     assert f.cache_key != stacked(tmp_path, center=True).fit(TEXTS[:3]).cache_key  # another mean
 
 
+@pytest.mark.parametrize("center", [False, True])
+def test_fit_transform_embeds_once_and_equals_fit_then_transform(tmp_path, center):
+    f = stacked(tmp_path, center=center)
+    calls = []
+    transform = f.embedder.transform
+    f.embedder.transform = lambda texts: calls.append(len(texts)) or transform(texts)
+    X = f.fit_transform(TEXTS)
+    assert calls == [len(TEXTS)]  # centering reuses the fit texts' embeddings
+    want = stacked(tmp_path, center=center).fit(TEXTS).transform(TEXTS)
+    np.testing.assert_allclose(X.toarray(), want.toarray(), rtol=1e-6, atol=1e-7)
+
+
 def test_e5_stack_centers_by_default_and_takes_no_minilm_backend():
     assert make_featurizer("e5-tfidf").center and not make_featurizer("minilm-tfidf").center
     assert not make_featurizer("e5-tfidf", center=False).center

@@ -63,17 +63,32 @@ class StackedFeaturizer(Featurizer):
                 "embedding_options": self.embedder.options(), "tfidf_options": self.tfidf.options()}
 
     def fit(self, texts: Sequence[str]) -> StackedFeaturizer:
-        """Fit the TF-IDF vocabulary (the embedding model is pretrained)."""
-        texts = check_texts(texts)
-        self.embedder.fit(texts)
-        self.tfidf.fit(texts)
-        if self.center:
-            self._mean = np.asarray(self.embedder.transform(texts), dtype=np.float32).mean(axis=0)
+        """Fit the TF-IDF vocabulary (the embedding model is pretrained) and, with ``center``, the mean embedding."""
+        self._fit(check_texts(texts))
         return self
 
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        texts = check_texts(texts)
+    def _fit(self, texts: list[str]) -> np.ndarray | None:
+        """Fit both views; the fit texts' embeddings when centering needed them (else None)."""
+        self.embedder.fit(texts)
+        self.tfidf.fit(texts)
+        if not self.center:
+            return None
         E = np.asarray(self.embedder.transform(texts), dtype=np.float32)
+        self._mean = E.mean(axis=0)
+        return E
+
+    def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """``fit`` then ``transform`` with one embedding pass (centering reuses the fit texts' embeddings)."""
+        texts = check_texts(texts)
+        E = self._fit(texts)
+        return self._stack(texts, E)
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        return self._stack(check_texts(texts), None)
+
+    def _stack(self, texts: list[str], E: np.ndarray | None) -> sp.csr_matrix:
+        if E is None:
+            E = np.asarray(self.embedder.transform(texts), dtype=np.float32)
         if self.center and self._mean is not None:
             E = normalize(E - self._mean).astype(np.float32, copy=False)
         self._dim = E.shape[1]
