@@ -129,7 +129,7 @@ class ActiveLearner:
 
             start = time.perf_counter()
             self.featurizer = make_featurizer(self.spec.features, **self.featurizer_options)
-            self._features = self.featurizer.fit(self.corpus.texts).transform(self.corpus.texts)
+            self._features = self.featurizer.fit_transform(self.corpus.texts)
             self.timings["featurize"] += time.perf_counter() - start
         return self._features
 
