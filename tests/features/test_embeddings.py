@@ -178,3 +178,19 @@ def test_e5_multilingual_rows(tmp_path):
     assert X[0] @ X[1] > X[0] @ X[2]  # two stock-market titles are closer than stocks vs. football
     g = make_featurizer("e5", cache_dir=tmp_path, mode="query")
     assert g.cache_key != f.cache_key  # query/passage prefixes give different vectors
+
+
+def test_embedding_progress_reports_texts_to_embed_within_the_block_only(tmp_path):
+    from labelwise.features import embedding_progress
+
+    f = EmbeddingFeaturizer(encoder=CountingEncoder(), cache_dir=tmp_path, chunk_size=2)
+    calls = []
+    with embedding_progress(lambda *a: calls.append(a)):
+        f.transform(TEXTS)  # 4 unique texts, in chunks of 2
+        assert calls == [(f.name, 0, 4), (f.name, 2, 4), (f.name, 4, 4)]
+        calls.clear()
+        f.transform(TEXTS + ["new"])  # only the new text is embedded; cached ones are not counted
+        assert calls == [(f.name, 0, 1), (f.name, 1, 1)]
+    calls.clear()
+    f.transform(["outside the block"])
+    assert calls == []

@@ -49,6 +49,16 @@ def test_label_round_trip_and_progress(store):
     assert client.post("/api/undo").json()["item"]["id"] == item["id"]
 
 
+def test_progress_reports_the_training_stage(store):
+    class Busy:  # a trainer in the middle of its first embedding pass
+        running, rounds, last_error = True, 0, None
+        progress = {"stage": "embedding texts (e5)", "done": 1200, "total": 50000}
+
+    model = logged_in(create_app(store, trainer=Busy())).get("/api/progress").json()["model"]
+    assert model["training"] and model["stage"] == Busy.progress
+    assert logged_in(create_app(store)).get("/api/progress").json()["model"]["stage"] is None
+
+
 def test_every_api_route_needs_a_session(store):
     client = TestClient(create_app(store))
     for method, path in [("GET", "/api/next"), ("GET", "/api/history"), ("GET", "/api/progress"),

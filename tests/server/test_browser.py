@@ -106,3 +106,34 @@ def test_label_30_by_keyboard_undo_change_reload_export(tmp_path, server_factory
     exported = {r["id"]: r["label"] for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     assert exported == expected
     assert len(exported) == 29
+
+
+def test_status_line_shows_the_trainers_embedding_stage(tmp_path, server_factory):
+    """While the first round embeds the pool, the status line says how far it has come (the API's
+    model.stage, here injected into the real server's answer)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    data = tmp_path / "texts.jsonl"
+    data.write_text("".join(json.dumps({"id": f"t{i}", "text": f"text {i}"}) + "\n" for i in range(5)))
+    project = tmp_path / "proj"
+    assert main(["new", str(project), "--data", str(data), "--labels", ",".join(LABELS), "--model", "tfidf-lr"]) == 0
+    server = server_factory(project, trainer="off")
+
+    def busy(route):
+        body = route.fetch().json()
+        body["model"].update(training=True, stage={"stage": "embedding texts (e5)", "done": 1200, "total": 50000})
+        route.fulfill(json=body)
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(bypass_csp=True)
+            page.route("**/api/progress", busy)
+            page.goto(server.url + "/")
+            page.wait_for_selector("#login-name", state="visible")
+            page.keyboard.type("erin")
+            page.keyboard.press("Enter")
+            page.wait_for_function("document.querySelector('#status').textContent.includes('training:')")
+            status = page.inner_text("#status")
+            assert "training: embedding texts (e5) 1,200 / 50,000" in status, status
+        finally:
+            browser.close()

@@ -98,3 +98,75 @@ def test_wait_idle_never_returns_before_the_round_for_the_last_answers(demo_stor
             assert seen[-1] == given
     finally:
         trainer.stop()
+
+
+def _embedding_round(texts, tmp_path, release=None):
+    """A stand-in for train_round that embeds ``texts`` with a fake encoder (reporting like the real one)."""
+    from labelwise.features import EmbeddingFeaturizer
+    from tests.features.test_embeddings import CountingEncoder
+
+    def round_(job):
+        EmbeddingFeaturizer(encoder=CountingEncoder(), cache_dir=tmp_path / "cache", chunk_size=3).transform(texts)
+        if release is not None:
+            assert release.wait(30)
+        return trainer_mod.TrainResult(n_labels=len(job.answers), ranking=[], proba=None, accuracy=None,
+                                       metric=None, seconds=0.0)
+
+    return round_
+
+
+def test_progress_shows_the_embedding_pass_while_a_round_runs_and_clears_after(demo_store, monkeypatch, tmp_path):
+    import threading
+
+    store, _ = demo_store
+    release = threading.Event()
+    texts = [f"text number {i}" for i in range(10)]
+    monkeypatch.setattr(trainer_mod, "train_round", _embedding_round(texts, tmp_path, release))
+    trainer = Trainer(store, mode="thread").start()
+    try:
+        deadline = time.time() + 30
+        while trainer.progress is None or trainer.progress["done"] < 10:
+            assert time.time() < deadline, trainer.progress
+            time.sleep(0.01)
+        assert trainer.progress == {"stage": "embedding texts (minilm)", "done": 10, "total": 10}
+        release.set()
+        assert trainer.wait_idle(30)
+        assert trainer.progress is None
+    finally:
+        release.set()
+        trainer.stop()
+
+
+def test_worker_sends_its_progress_through_the_queue_and_the_server_keeps_the_newest(demo_store, monkeypatch,
+                                                                                     tmp_path):
+    import queue
+
+    store, _ = demo_store
+    sent: queue.Queue = queue.Queue()
+    monkeypatch.setattr(trainer_mod, "_PROGRESS_QUEUE", sent)
+    monkeypatch.setattr(trainer_mod, "train_round", _embedding_round([f"t{i}" for i in range(7)], tmp_path))
+    job = trainer_mod.TrainJob(url=store.url, task="multiclass", label_set=["a", "b"], settings={}, answers={},
+                               n_items=0)
+    trainer_mod._train_round_in_worker(job)
+    messages = []
+    while not sent.empty():
+        messages.append(sent.get_nowait())
+    assert messages[0] == {"stage": "embedding texts (minilm)", "done": 0, "total": 7}
+    assert messages[-1]["done"] == 7  # the first and last are always sent; the ones between are throttled
+    trainer = Trainer(store, mode="thread")
+    trainer._progress_queue = queue.Queue()
+    for m in messages:
+        trainer._progress_queue.put(m)
+    trainer._drain_progress()
+    assert trainer.progress == messages[-1]
+
+
+def test_process_mode_runs_a_round_in_the_worker(demo_store):
+    store, _ = demo_store
+    trainer = Trainer(store, mode="process").start()
+    try:
+        assert trainer.wait_idle(120)
+        assert trainer.rounds == 1 and trainer.last_error is None and trainer.progress is None
+        assert len(store._ranking.order) == 20
+    finally:
+        trainer.stop()

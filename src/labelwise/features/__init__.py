@@ -13,7 +13,7 @@ from typing import Any
 
 from labelwise.features.base import Featurizer, Matrix
 from labelwise.features.cache import EmbeddingCache, default_cache_dir
-from labelwise.features.embeddings import E5Featurizer, EmbeddingFeaturizer
+from labelwise.features.embeddings import E5Featurizer, EmbeddingFeaturizer, embedding_progress
 from labelwise.features.encoders import Encoder, OnnxEncoder, TorchEncoder, make_encoder
 from labelwise.features.language import cjk_share, default_featurizer_for, is_cjk
 from labelwise.features.stacked import EMBEDDERS, StackedFeaturizer
@@ -70,6 +70,6 @@ def make_featurizer(name: str, **options: Any) -> Featurizer:
 
 __all__ = [
     "FEATURIZERS", "E5Featurizer", "EmbeddingCache", "EmbeddingFeaturizer", "Encoder", "Featurizer", "Matrix", "OnnxEncoder",
-    "StackedFeaturizer", "TfidfFeaturizer", "TorchEncoder", "cjk_share", "default_cache_dir", "default_featurizer_for", "is_cjk",
+    "StackedFeaturizer", "TfidfFeaturizer", "TorchEncoder", "cjk_share", "default_cache_dir", "default_featurizer_for", "embedding_progress", "is_cjk",
     "make_encoder", "make_featurizer",
 ]

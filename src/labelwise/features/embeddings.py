@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,23 @@ from labelwise.features.encoders import Encoder, make_encoder
 
 #: Above this many texts to embed, a progress bar is shown when stderr is a terminal.
 PROGRESS_MIN_TEXTS = 500
+
+#: (featurizer name, texts embedded so far, texts to embed) -> None
+EmbeddingListener = Callable[[str, int, int], None]
+_LISTENER: ContextVar[EmbeddingListener | None] = ContextVar("labelwise_embedding_listener", default=None)
+
+
+@contextmanager
+def embedding_progress(listener: EmbeddingListener) -> Iterator[None]:
+    """Within the block (this thread or task), every embedding pass that has texts to embed reports to
+    ``listener(name, done, total)``: once with ``done=0`` before the first batch, then after each batch.
+    Texts found in the cache are not counted. For callers without a terminal, such as the app's background
+    trainer, which shows how far the first pass over a project's pool has come."""
+    token = _LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _LISTENER.reset(token)
 
 
 class EmbeddingFeaturizer(Featurizer):
@@ -136,6 +154,9 @@ class EmbeddingFeaturizer(Featurizer):
             # can lose.
             missing_pairs.sort(key=lambda p: len(p[0]))
             bar, advance = self._progress(len(missing_pairs))
+            listener = _LISTENER.get()
+            if listener is not None:
+                advance = _reporting(listener, self.name, len(missing_pairs), advance)
             with bar:
                 for s in range(0, len(missing_pairs), self.chunk_size):
                     chunk = missing_pairs[s:s + self.chunk_size]
@@ -155,6 +176,22 @@ class EmbeddingFeaturizer(Featurizer):
         self.last_stats = {"texts": len(texts), "unique": len(uniq), "cached": n_cached,
                            "embedded": len(missing_pairs), "seconds": time.perf_counter() - t0}
         return out
+
+
+def _reporting(listener: EmbeddingListener, name: str, total: int,
+               advance: Callable[[int], None] | None) -> Callable[[int], None]:
+    """An ``on_batch`` that reports to ``listener`` and then calls ``advance`` (the progress bar's, if any)."""
+    done = 0
+    listener(name, 0, total)
+
+    def on_batch(k: int) -> None:
+        nonlocal done
+        done += k
+        listener(name, done, total)
+        if advance is not None:
+            advance(k)
+
+    return on_batch
 
 
 class E5Featurizer(EmbeddingFeaturizer):

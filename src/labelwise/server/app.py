@@ -244,6 +244,7 @@ def create_app(store: Store, *, trainer: Any = None, require_token: bool = False
                                  pool=store.n_items),
             "model": {"version": store.ranking_version, "rounds": len(runs),
                       "training": bool(trainer is not None and getattr(trainer, "running", False)),
+                      "stage": getattr(trainer, "progress", None) if trainer is not None else None,
                       "last_error": last_error},
         }
 

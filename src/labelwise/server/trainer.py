@@ -6,7 +6,8 @@ the server's GIL or its CPU share). The worker keeps one :class:`labelwise.loop.
 rounds (features computed once), syncs it with the answers (teach new or changed ones, forget retracted
 ones), retrains, queries the next ranked batch (k-means cold start while there is no model: the learner's
 own policy) and estimates accuracy by cross-validation on the labels so far. The thread then swaps the
-ranking into the store in one assignment.
+ranking into the store in one assignment. While a round embeds texts (the first one embeds the whole pool,
+minutes for a large project), ``Trainer.progress`` says how far it has come.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -51,12 +53,47 @@ class TrainResult:
 
 # ---------------------------------------------------------------------------------------- worker side
 _LEARNERS: dict[str, Any] = {}  # per worker process: db url -> (learner, answers taught)
+#: per worker process: where the round in progress reports its stage (set by ``_worker_init``)
+_PROGRESS_QUEUE: Any = None
+#: a progress message at most this often (seconds), besides the first and the last of a pass
+PROGRESS_EVERY = 0.5
+
+
+def _throttled(report: Callable[[dict[str, Any]], None]) -> Callable[[str, int, int], None]:
+    """An embedding listener (:func:`labelwise.features.embedding_progress`) that forwards ``{"stage", "done",
+    "total"}`` to ``report``: the first and last call of a pass, and otherwise at most every PROGRESS_EVERY s."""
+    last = 0.0
+
+    def listener(name: str, done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if done in (0, total) or now - last >= PROGRESS_EVERY:
+            last = now
+            report({"stage": f"embedding texts ({name})", "done": int(done), "total": int(total)})
+
+    return listener
+
+
+def _train_round_in_worker(job: TrainJob) -> TrainResult:
+    """``train_round`` with its embedding progress sent to the server through the worker's queue."""
+    from labelwise.features import embedding_progress
+
+    queue = _PROGRESS_QUEUE
+    if queue is None:
+        return train_round(job)
+
+    def report(stage: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # progress is a courtesy: never fail a round over it
+            queue.put_nowait(stage)
+
+    with embedding_progress(_throttled(report)):
+        return train_round(job)
 
 
 WORKER_NICE = 10
 
 
-def _worker_init() -> None:
+def _worker_init(progress_queue: Any = None) -> None:
     """Worker process: one BLAS/OpenMP thread and a lower CPU priority than the request-serving process, so
     training uses at most one core and yields it to the server: nice 10 (the server, at nice 0, gets ~9x
     its share of a contended core) and, on Linux, SCHED_BATCH (a waking request handler preempts it)."""
@@ -71,6 +108,8 @@ def _worker_init() -> None:
         import signal
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    global _PROGRESS_QUEUE
+    _PROGRESS_QUEUE = progress_queue
     try:
         from threadpoolctl import threadpool_limits
 
@@ -205,6 +244,11 @@ class Trainer:
         self.rounds = 0
         self.last_error: str | None = None
         self.running = False
+        #: what the round in progress is doing, e.g. ``{"stage": "embedding texts (e5)", "done": 1200,
+        #: "total": 50000}`` while the first round embeds the pool; None between rounds and in stages that
+        #: do not report
+        self.progress: dict[str, Any] | None = None
+        self._progress_queue: Any = None
 
     def start(self, *, initial_round: bool = True) -> Trainer:
         if self.mode == "off":
@@ -228,6 +272,9 @@ class Trainer:
                 if process.is_alive():
                     process.terminate()
             self._executor = None
+        if self._progress_queue is not None:
+            self._progress_queue.close()
+            self._progress_queue = None
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self._on_change in self.store.listeners:
@@ -251,14 +298,38 @@ class Trainer:
                 self._wanted = True
                 self._schedule.notify_all()
 
+    def _set_progress(self, stage: dict[str, Any]) -> None:
+        self.progress = stage
+
+    def _drain_progress(self) -> None:
+        """Keep the newest message the worker sent (process mode)."""
+        import queue as queue_module
+
+        queue = self._progress_queue
+        while queue is not None:
+            try:
+                self.progress = queue.get_nowait()
+            except (queue_module.Empty, OSError, ValueError):  # empty, or closed by stop()
+                return
+
     def _run(self, job: TrainJob) -> TrainResult:
         if self.mode == "thread":
-            return train_round(job)
+            from labelwise.features import embedding_progress
+
+            with embedding_progress(_throttled(self._set_progress)):
+                return train_round(job)
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"),
-                                                 initializer=_worker_init)
+            context = get_context("spawn")
+            self._progress_queue = context.Queue()
+            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_worker_init,
+                                                 initargs=(self._progress_queue,))
         try:
-            return self._executor.submit(train_round, job).result()
+            future = self._executor.submit(_train_round_in_worker, job)
+            while True:  # wait for the round, passing on what the worker reports meanwhile
+                try:
+                    return future.result(timeout=PROGRESS_EVERY / 2)
+                except TimeoutError:
+                    self._drain_progress()
         except BrokenProcessPool:
             self._executor = None
             raise
@@ -292,6 +363,8 @@ class Trainer:
                 store.set_ranking(result.ranking, result.proba, version=run_id, n_labels=result.n_labels)
                 self.rounds += 1
             finally:
+                self._drain_progress()  # leftovers of this round: read and dropped
+                self.progress = None
                 with self._schedule:
                     self.running = False
                     self._schedule.notify_all()

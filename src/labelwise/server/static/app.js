@@ -306,9 +306,17 @@ async function refreshStatus() {
     const p = await api("GET", "/api/progress");
     labeledCount = p.n_labels;
     const acc = p.accuracy == null ? "" : ` · est. ${metricLabel(p.metric)} ${(p.accuracy * 100).toFixed(1)}%`;
-    $("status").textContent = `${p.n_labels} / ${p.n_items} labeled${acc}${p.model.training ? " · training…" : ""}`;
+    $("status").textContent = `${p.n_labels} / ${p.n_items} labeled${acc}${trainingText(p.model)}`;
     if (!$("progress").hidden) renderProgress(p);
   } catch (_) { /* shown on the next action */ }
+}
+
+// " · training…", or with the stage the worker reports, e.g. " · training: embedding texts (e5) 1,200 / 50,000"
+function trainingText(model) {
+  if (!model.training) return "";
+  const st = model.stage;
+  if (!st || !st.total) return " · training…";
+  return ` · training: ${st.stage} ${st.done.toLocaleString()} / ${st.total.toLocaleString()}`;
 }
 
 function metricLabel(metric) {
@@ -321,7 +329,10 @@ function renderProgress(p) {
     `${p.n_labels} of ${p.n_items} texts labeled. ` +
     (p.accuracy == null ? "The model's accuracy is estimated once there are at least 10 labels with 2 per label."
       : `Estimated ${metricName}: ${(p.accuracy * 100).toFixed(1)}% (k-fold cross-validation on the labels so far).`) +
-    (p.model.rounds ? ` Model retrained ${p.model.rounds === 1 ? "once" : `${p.model.rounds} times`}.` : " Not trained yet.") + (p.model.last_error ? ` Last training error: ${p.model.last_error}` : "");
+    (p.model.rounds ? ` Model retrained ${p.model.rounds === 1 ? "once" : `${p.model.rounds} times`}.` : " Not trained yet.") +
+    (p.model.stage && p.model.stage.total ? ` Training now: ${p.model.stage.stage}, ${p.model.stage.done.toLocaleString()} of ${p.model.stage.total.toLocaleString()}` +
+      (p.model.rounds ? "." : " (each text is embedded once; until the first model is ready, texts come in random order).") : "") +
+    (p.model.last_error ? ` Last training error: ${p.model.last_error}` : "");
   const counts = $("counts");
   counts.replaceChildren();
   const max = Math.max(1, ...Object.values(p.counts));
