@@ -323,6 +323,8 @@ class Trainer:
             self._progress_queue = context.Queue()
             self._executor = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_worker_init,
                                                  initargs=(self._progress_queue,))
+        self._drain_progress()  # a late message of the previous round, if any, is not this round's
+        self.progress = None
         try:
             future = self._executor.submit(_train_round_in_worker, job)
             while True:  # wait for the round, passing on what the worker reports meanwhile
