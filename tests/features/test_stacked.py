@@ -70,6 +70,10 @@ def test_e5_stack_centers_by_default_and_takes_no_minilm_backend():
     assert not make_featurizer("e5-tfidf", center=False).center
     with pytest.raises(ValueError, match="no option"):
         make_featurizer("e5-tfidf", backend="onnx")
+    from labelwise.features import FEATURIZERS
+
+    with pytest.raises(ValueError, match="no option 'backend'"):  # called directly, bypassing make_featurizer
+        FEATURIZERS["e5-tfidf"](backend="onnx")
 
 
 @pytest.mark.parametrize("kw, match", [({"embedding": "bert"}, "embedding must be one of"),

@@ -30,20 +30,22 @@ def _stacked(embedding: str, *, center: bool) -> Callable[..., StackedFeaturizer
     (``labelwise.simulate``) drop it there as they do for TF-IDF.
     """
     center_default = center
+    takes_backend = "backend" in inspect.signature(EMBEDDERS[embedding]).parameters
 
     def factory(*, tfidf_weight: float = 1.0, embedding_options: dict | None = None,
                 tfidf_options: dict | None = None, backend: str | None = None,
                 center: bool = center_default) -> StackedFeaturizer:
+        if backend is not None and not takes_backend:
+            raise ValueError(f"featurizer '{embedding}-tfidf' has no option 'backend' ({embedding} has one engine)")
         options = {**(embedding_options or {}), **({"backend": backend} if backend is not None else {})}
         return StackedFeaturizer(embedding=embedding, tfidf_weight=tfidf_weight,
                                  embedding_options=options, tfidf_options=tfidf_options, center=center)
 
-    def factory_without_backend(*, tfidf_weight: float = 1.0, embedding_options: dict | None = None,
-                                tfidf_options: dict | None = None, center: bool = center_default) -> StackedFeaturizer:
-        return factory(tfidf_weight=tfidf_weight, embedding_options=embedding_options, tfidf_options=tfidf_options,
-                       center=center)
-
-    return factory if "backend" in inspect.signature(EMBEDDERS[embedding]).parameters else factory_without_backend
+    if not takes_backend:  # what make_featurizer and labelwise.simulate read to accept or drop options
+        signature = inspect.signature(factory)
+        factory.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[p for p in signature.parameters.values() if p.name != "backend"])
+    return factory
 
 
 FEATURIZERS: dict[str, Callable[..., Featurizer]] = {
