@@ -105,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["| encoder | wall s | texts/s | × sentence-transformers | CPU s | cosine vs ST (mean / min) |",
              "|---|---:|---:|---:|---:|---|"]
     for name in names:
-        if name == ref_name or name in others:
-            agree = "–" if name == ref_name else "other model"
+        if name == ref_name:
+            agree = "–"
+        elif name in others:
+            agree = "other model"
         else:
             cos = (emb[name] * emb[ref_name]).sum(axis=1)
             agree = f"{float(np.mean(cos)):.4f} / {float(np.min(cos)):.4f}"

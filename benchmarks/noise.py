@@ -214,6 +214,18 @@ def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.
             "largest_flip_rate": largest_flip_rate(noisy, check.pred_probs)}
 
 
+def recovery(accs: list[dict[str, float]], versions) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Per-draw accuracies (each with "noisy" and "clean") -> share of the loss each version recovers: mean gain
+    over mean loss, and the per-draw ratios (nan where a draw lost nothing)."""
+    loss = np.array([a["clean"] - a["noisy"] for a in accs])
+    recovered, per_draw = {}, {}
+    for version in versions:
+        gain = np.array([a[version] - a["noisy"] for a in accs])
+        recovered[version] = float(gain.mean() / loss.mean()) if loss.mean() > 0 else float("nan")
+        per_draw[version] = [float(g / lo) if lo > 0 else float("nan") for g, lo in zip(gain, loss, strict=True)]
+    return recovered, per_draw
+
+
 def summarize(draws: list[dict], fix: str) -> dict:
     """Means over the draws of one setting; recovered = mean gain / mean loss, with the per-draw ratios."""
     first = draws[0]
@@ -232,23 +244,14 @@ def summarize(draws: list[dict], fix: str) -> dict:
                               for d in draws])) for m in det}
     acc = {k: float(np.mean([d["accuracy"][k] for d in draws])) for k in first["accuracy"]}
     loss = np.array([d["accuracy"]["clean"] - d["accuracy"]["noisy"] for d in draws])
-    recovered, per_draw = {}, {}
-    for version in ("corrected", f"fix={fix}", ORACLE_FIX):
-        gain = np.array([d["accuracy"][version] - d["accuracy"]["noisy"] for d in draws])
-        recovered[version] = float(gain.mean() / loss.mean()) if loss.mean() > 0 else float("nan")
-        per_draw[version] = [float(g / lo) if lo > 0 else float("nan") for g, lo in zip(gain, loss, strict=True)]
+    recovered, per_draw = recovery([d["accuracy"] for d in draws], ("corrected", f"fix={fix}", ORACLE_FIX))
     downstream = {}
     for m in first.get("downstream", {}):
-        acc_m = {k: float(np.mean([d["downstream"][m][k] for d in draws])) for k in first["downstream"][m]}
-        loss_m = acc_m["clean"] - acc_m["noisy"]
-        versions = [v for v in first["downstream"][m] if v not in ("noisy", "clean")]
-        per_draw_m = {v: [(d["downstream"][m][v] - d["downstream"][m]["noisy"])
-                          / (d["downstream"][m]["clean"] - d["downstream"][m]["noisy"])
-                          if d["downstream"][m]["clean"] > d["downstream"][m]["noisy"] else float("nan")
-                          for d in draws] for v in versions}
-        downstream[m] = {"accuracy": acc_m, "loss": loss_m, "recovered": {
-            v: (acc_m[v] - acc_m["noisy"]) / loss_m if loss_m > 0 else float("nan") for v in versions},
-            "recovered_per_draw": per_draw_m}
+        accs = [d["downstream"][m] for d in draws]
+        acc_m = {k: float(np.mean([a[k] for a in accs])) for k in accs[0]}
+        rec_m, per_draw_m = recovery(accs, [v for v in accs[0] if v not in ("noisy", "clean")])
+        downstream[m] = {"accuracy": acc_m, "loss": acc_m["clean"] - acc_m["noisy"], "recovered": rec_m,
+                         "recovered_per_draw": per_draw_m}
     return {"dataset": first["dataset"], "n": first["n"], "kind": first["kind"], "rate": first["rate"],
             "seeds": len(draws), "downstream": downstream, "detection": det, "f1_sd": f1_sd, "accuracy": acc, "loss": float(loss.mean()),
             "recovered": recovered, "recovered_per_draw": per_draw, "fix": fix,
