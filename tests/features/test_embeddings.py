@@ -155,7 +155,7 @@ def test_hf_hub_name_resolves_to_bundled_copy_offline(monkeypatch):
 
     assert c.HF_HUB_OFFLINE  # set by conftest before any import
     f = make_featurizer("minilm", model="sentence-transformers/all-MiniLM-L6-v2", cache=False)
-    assert f.describe()["encoder"].startswith("onnx:all-MiniLM-L6-v2-onnx-int8")
+    assert f.describe()["encoder"].startswith("quantized:sentence-transformers/all-MiniLM-L6-v2:")
     with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE"):
         make_featurizer("minilm", model="sentence-transformers/not-a-cached-model", cache=False).transform(["x"])
 

