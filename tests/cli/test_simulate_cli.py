@@ -223,3 +223,11 @@ def test_bad_baseline_model_is_refused_before_the_run(tmp_path, datasets_dir, ca
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_embedding_backend_choices_are_the_engines_of_both_embeddings():
+    from labelwise.cli.simulate_cmd import EMBEDDING_BACKENDS
+    from labelwise.features.embeddings import E5Featurizer
+    from labelwise.features.encoders import BACKENDS
+
+    assert set(EMBEDDING_BACKENDS) == set(BACKENDS) | set(E5Featurizer.BACKENDS)
