@@ -28,6 +28,24 @@ class CountingEncoder:
         return out
 
 
+class UnbuiltEncoder(CountingEncoder):
+    """A fake engine that must be built before its first encode, like the fused ONNX encoders."""
+
+    def __init__(self, events):
+        super().__init__()
+        self.events = events
+        self.is_built = False
+
+    def ensure_built(self):
+        if not self.is_built:
+            self.events.append("built")
+            self.is_built = True
+
+    def encode(self, texts, *, batch_size, on_batch=None):
+        assert self.is_built, "encode before the build"
+        return super().encode(texts, batch_size=batch_size, on_batch=on_batch)
+
+
 def expected(t):
     return np.array([len(t), *hashlib.sha256(t.encode()).digest()[:3]], dtype=np.float32)
 
@@ -194,3 +212,24 @@ def test_embedding_progress_reports_texts_to_embed_within_the_block_only(tmp_pat
     calls.clear()
     f.transform(["outside the block"])
     assert calls == []
+
+
+def test_an_encoders_one_time_build_is_announced_before_it_starts_and_only_once(tmp_path):
+    from labelwise.features import embedding_progress
+
+    events = []
+    f = EmbeddingFeaturizer(encoder=UnbuiltEncoder(events), cache_dir=tmp_path)
+    with embedding_progress(lambda name, done, total: events.append((name, done, total)),
+                            on_build=lambda name: events.append(("build", name))):
+        f.transform(TEXTS)
+        assert events == [("build", f.name), "built", (f.name, 0, 4), (f.name, 4, 4)]
+        events.clear()
+        f.transform(["another text"])  # built already: no second announcement
+        assert events == [(f.name, 0, 1), (f.name, 1, 1)]
+    g = EmbeddingFeaturizer(encoder=UnbuiltEncoder(events := []), cache_dir=tmp_path / "other")
+    with embedding_progress(lambda *a: None):  # no build listener: the build still happens first
+        g.transform(TEXTS)
+    assert events == ["built"]
+    h = EmbeddingFeaturizer(encoder=UnbuiltEncoder(events := []), cache_dir=tmp_path / "other")
+    h.transform(TEXTS)  # every text cached: nothing to embed, nothing to build
+    assert events == [] and not h.encoder.is_built

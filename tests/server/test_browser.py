@@ -108,9 +108,14 @@ def test_label_30_by_keyboard_undo_change_reload_export(tmp_path, server_factory
     assert len(exported) == 29
 
 
-def test_status_line_shows_the_trainers_embedding_stage(tmp_path, server_factory):
-    """While the first round embeds the pool, the status line says how far it has come (the API's
-    model.stage, here injected into the real server's answer)."""
+@pytest.mark.parametrize(("stage", "shown"), [
+    ({"stage": "embedding texts (e5)", "done": 1200, "total": 50000}, "training: embedding texts (e5) 1,200 / 50,000"),
+    ({"stage": "building the e5 encoder (once per machine, up to a minute)", "done": 0, "total": 0},
+     "training: building the e5 encoder (once per machine, up to a minute)"),
+])
+def test_status_line_shows_the_trainers_embedding_stage(tmp_path, server_factory, stage, shown):
+    """While the first round builds its encoder or embeds the pool, the status line and the progress panel say
+    so, with the count where the stage has one (the API's model.stage, injected into the real server's answer)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     data = tmp_path / "texts.jsonl"
     data.write_text("".join(json.dumps({"id": f"t{i}", "text": f"text {i}"}) + "\n" for i in range(5)))
@@ -120,7 +125,7 @@ def test_status_line_shows_the_trainers_embedding_stage(tmp_path, server_factory
 
     def busy(route):
         body = route.fetch().json()
-        body["model"].update(training=True, stage={"stage": "embedding texts (e5)", "done": 1200, "total": 50000})
+        body["model"].update(training=True, stage=stage)
         route.fulfill(json=body)
 
     with sync_api.sync_playwright() as p:
@@ -134,6 +139,11 @@ def test_status_line_shows_the_trainers_embedding_stage(tmp_path, server_factory
             page.keyboard.press("Enter")
             page.wait_for_function("document.querySelector('#status').textContent.includes('training:')")
             status = page.inner_text("#status")
-            assert "training: embedding texts (e5) 1,200 / 50,000" in status, status
+            assert shown in status, status
+            assert "/ 0" not in status
+            page.keyboard.press("p")
+            page.wait_for_function("document.querySelector('#progress-summary').textContent.includes('Training now')")
+            summary = page.inner_text("#progress-summary")
+            assert "Training now: " + shown.removeprefix("training: ") in summary, summary
         finally:
             browser.close()

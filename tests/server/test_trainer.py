@@ -161,6 +161,31 @@ def test_worker_sends_its_progress_through_the_queue_and_the_server_keeps_the_ne
     assert trainer.progress == messages[-1]
 
 
+def test_worker_reports_an_encoders_one_time_build_before_the_embedding_pass(demo_store, monkeypatch, tmp_path):
+    import queue
+
+    from labelwise.features import EmbeddingFeaturizer
+    from tests.features.test_embeddings import UnbuiltEncoder
+
+    sent: queue.Queue = queue.Queue()
+    monkeypatch.setattr(trainer_mod, "_PROGRESS_QUEUE", sent)
+
+    def round_(job):
+        EmbeddingFeaturizer(encoder=UnbuiltEncoder([]), cache_dir=tmp_path / "cache").transform(["a", "b", "c"])
+        return trainer_mod.TrainResult(n_labels=0, ranking=[], proba=None, accuracy=None, metric=None, seconds=0.0)
+
+    monkeypatch.setattr(trainer_mod, "train_round", round_)
+    job = trainer_mod.TrainJob(url=demo_store[0].url, task="multiclass", label_set=["a", "b"], settings={},
+                               answers={}, n_items=0)
+    trainer_mod._train_round_in_worker(job)
+    messages = []
+    while not sent.empty():
+        messages.append(sent.get_nowait())
+    assert messages[0] == {"stage": "building the minilm encoder (once per machine, up to a minute)", "done": 0,
+                           "total": 0}
+    assert messages[1] == {"stage": "embedding texts (minilm)", "done": 0, "total": 3}
+
+
 def test_process_mode_runs_a_round_in_the_worker(demo_store):
     store, _ = demo_store
     trainer = Trainer(store, mode="process").start()

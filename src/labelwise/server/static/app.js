@@ -311,12 +311,18 @@ async function refreshStatus() {
   } catch (_) { /* shown on the next action */ }
 }
 
+// The stage the worker reports, with its count when it has one (total 0: a step without one, such as an
+// encoder's one-time build): "embedding texts (e5) 1,200 / 50,000", or "" when there is no stage.
+function stageText(st) {
+  if (!st || !st.stage) return "";
+  return st.total ? `${st.stage} ${st.done.toLocaleString()} / ${st.total.toLocaleString()}` : st.stage;
+}
+
 // " · training…", or with the stage the worker reports, e.g. " · training: embedding texts (e5) 1,200 / 50,000"
 function trainingText(model) {
   if (!model.training) return "";
-  const st = model.stage;
-  if (!st || !st.total) return " · training…";
-  return ` · training: ${st.stage} ${st.done.toLocaleString()} / ${st.total.toLocaleString()}`;
+  const stage = stageText(model.stage);
+  return stage ? ` · training: ${stage}` : " · training…";
 }
 
 function metricLabel(metric) {
@@ -330,7 +336,7 @@ function renderProgress(p) {
     (p.accuracy == null ? "The model's accuracy is estimated once there are at least 10 labels with 2 per label."
       : `Estimated ${metricName}: ${(p.accuracy * 100).toFixed(1)}% (k-fold cross-validation on the labels so far).`) +
     (p.model.rounds ? ` Model retrained ${p.model.rounds === 1 ? "once" : `${p.model.rounds} times`}.` : " Not trained yet.") +
-    (p.model.stage && p.model.stage.total ? ` Training now: ${p.model.stage.stage}, ${p.model.stage.done.toLocaleString()} of ${p.model.stage.total.toLocaleString()}` +
+    (stageText(p.model.stage) ? ` Training now: ${stageText(p.model.stage)}` +
       (p.model.rounds ? "." : " (each text is embedded once; until the first model is ready, texts come in random order).") : "") +
     (p.model.last_error ? ` Last training error: ${p.model.last_error}` : "");
   const counts = $("counts");
