@@ -17,7 +17,8 @@ Detection methods, all on the same noisy labels:
 Then test accuracy of the reference model trained on (a) noisy, (b) labelwise issues removed, (c) labelwise
 issues corrected by the suggestion, (c') the labels ``labelwise.noise.fix_labels`` gives with --fix (the
 check-labels ``--cleaned`` default: correct confident suggestions, drop the other flagged texts), (d) clean
-labels; recovered = (c - a) / (d - a). With --seeds S every setting is drawn S times (other flips, same texts)
+labels; recovered = (c - a) / (d - a). (c') fixes ``labelwise.noise.cleaning_mask``, the flagged texts plus
+cleanlab's "both" filter, as ``--cleaned`` does. With --seeds S every setting is drawn S times (other flips, same texts)
 and the tables give means; recovered is the mean gain over the mean loss (a per-seed ratio is noise when the
 loss is a few test texts), with the per-seed range.
 With --downstream M1,M2 (default ``auto``: labelwise's default model for the dataset's language, since
@@ -55,6 +56,7 @@ from labelwise.noise import (  # noqa: E402
     FIXES,
     MIN_CONFIDENCE,
     check_labels,
+    cleaning_mask,
     ensemble_out_of_fold_proba,
     find_label_issues,
     fix_labels,
@@ -112,6 +114,7 @@ def accuracy(X, y, Xt, yt, n_classes: int, keep: np.ndarray | None = None, *, C:
 
 
 def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: int, *, seeds: int = 1,
+                first_seed: int = 0,
                 fix: str = "confident", min_confidence: float = MIN_CONFIDENCE,
                 cjk_reference: str = "e5", downstream: tuple[str, ...] = ()) -> list[dict]:
     train = load_corpus(DATASETS / name / "train.jsonl")
@@ -149,7 +152,7 @@ def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: 
     for kind in kinds:
         for rate in rates:
             draws = []
-            for seed in range(seeds):
+            for seed in range(first_seed, first_seed + seeds):
                 draw = run_draw(name, train, X, Xt, y, yt, views, flip_dist, acc_clean, kind, rate, seed, folds,
                                 fix=fix, min_confidence=min_confidence, models=models,
                                 clean_downstream=clean_downstream)
@@ -186,7 +189,8 @@ def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.
     # what filter_by="auto" decides on: the same probabilities under each candidate filter
     by_filter = {fb: prf(find_label_issues(noisy, check.pred_probs, filter_by=fb), flip)[2] for fb in AUTO_CANDIDATES}
     corrected, _ = fix_labels(noisy, check.pred_probs, mask, fix="correct")
-    fixed, keep = fix_labels(noisy, check.pred_probs, mask, fix=fix, min_confidence=min_confidence)
+    fixed, keep = fix_labels(noisy, check.pred_probs, cleaning_mask(noisy, check.pred_probs, mask), fix=fix,
+                             min_confidence=min_confidence)
     flagged_set_right = noisy.copy()  # what correcting could reach with this detector and a perfect suggestion
     flagged_set_right[mask & flip] = y[mask & flip]
     acc = {
@@ -341,7 +345,8 @@ def render(rows: list[dict], timing: dict | None, ablation: list[dict] | None = 
                   f"label and nothing else changes, what correcting could reach with this detector and a perfect "
                   f"suggestion) (means over the draws); lost = clean - noisy; recovered = (version - noisy) / "
                   f"lost with means over the draws, [min, max] of the per-draw ratios; target >= 0.67. `fix={fix}` "
-                  f"is `labelwise.noise.fix_labels` (check-labels --cleaned), min_confidence "
+                  f"is `labelwise.noise.fix_labels` on `cleaning_mask` (the flagged texts and cleanlab's 'both' filter; "
+                  f"check-labels --cleaned), min_confidence "
                   f"{rows[0]['min_confidence']}.", "",
                   f"| dataset | noise | draws | noisy | flips removed (oracle) | issues removed | corrected | fix={fix} | "
                   f"clean | lost | "
@@ -407,6 +412,9 @@ def main() -> int:
     ap.add_argument("--kinds", default="uniform,similar")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seeds", type=int, default=1, help="noise draws per setting (default 1)")
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="draw seeds first-seed .. first-seed + seeds - 1 (default 0; e.g. 5 with --seeds 5 for "
+                         "draws held out from the usual run)")
     ap.add_argument("--fix", default="confident", choices=FIXES,
                     help="the labelwise.noise.fix_labels rule of the fix= column (default confident)")
     ap.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE,
@@ -434,14 +442,17 @@ def main() -> int:
         return 0
     rows = []
     for name in names:
-        rows += run_dataset(name, args.n, rates, args.kinds.split(","), args.folds, seeds=args.seeds, fix=args.fix,
+        rows += run_dataset(name, args.n, rates, args.kinds.split(","), args.folds, seeds=args.seeds,
+                            first_seed=args.first_seed, fix=args.fix,
                             min_confidence=args.min_confidence, cjk_reference=args.cjk_reference,
                             downstream=tuple(m for m in args.downstream.split(",") if m))
     timing = time_large(args.timing) if args.timing else None
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "timing": timing}, indent=1, ensure_ascii=False))
     if names:
-        title = f"{', '.join(names)}; {args.kinds} flips at {args.rates}; {args.seeds} draw(s); fix={args.fix}"
+        drawn = (f"{args.seeds} draw(s)" if not args.first_seed
+                 else f"{args.seeds} draw(s) from seed {args.first_seed} (held out)")
+        title = f"{', '.join(names)}; {args.kinds} flips at {args.rates}; {drawn}; fix={args.fix}"
     else:
         title = f"timing only: full default check of {args.timing}"
     report(title, "noise.py", argv, render(rows, timing), section=SECTION, write=not args.no_results)

@@ -44,3 +44,37 @@ def test_cleaned_records_follow_the_corpus():
                    {"id": "d", "text": "td", "label": "z", "original_label": "x"},
                    {"id": "e", "text": "te", "label": "y"}]
     assert [r["id"] for r in cleaned_records(corpus, check, fix="remove")] == ["c"]
+
+
+def _clear_flips():
+    """30 records of 3 classes, the model sure of each true class; records 4 and 17 carry another label."""
+    true = np.repeat([0, 1, 2], 10)
+    P = np.full((30, 3), 0.05)
+    P[np.arange(30), true] = 0.9
+    given = true.copy()
+    given[[4, 17]] = [2, 0]
+    return given, P
+
+
+def test_cleaning_mask_adds_cleanlabs_both_filter_to_the_detected_set():
+    from labelwise.noise.clean import cleaning_mask
+
+    given, P = _clear_flips()
+    none = np.zeros(30, dtype=bool)
+    assert np.flatnonzero(cleaning_mask(given, P, none)).tolist() == [4, 17]
+    detected = none.copy()
+    detected[[4, 9]] = True  # whatever the check flagged stays in
+    assert np.flatnonzero(cleaning_mask(given, P, detected)).tolist() == [4, 9, 17]
+
+
+def test_cleaned_records_fix_the_cleaning_mask_not_only_the_detected_set():
+    given, P = _clear_flips()
+    names = ["x", "y", "z"]
+    corpus = Corpus(ids=list(range(30)), texts=[f"t{i}" for i in range(30)], labels=[names[k] for k in given],
+                    label_set=names)
+    detected = np.zeros(30, dtype=bool)
+    detected[4] = True
+    check = LabelCheck("multiclass", "given", [], P, np.zeros(30), detected)
+    out = cleaned_records(corpus, check, fix="confident")
+    changed = {r["id"]: (r["original_label"], r["label"]) for r in out if "original_label" in r}
+    assert changed == {4: ("z", "x"), 17: ("x", "y")} and len(out) == 30

@@ -173,3 +173,32 @@ def test_sgd_component_finds_the_flips():
     check = check_labels(corpus, model="tfidf-sgd", views={"tfidf": X}, rounds=1)
     found = {r["id"] for r in check.records if r["is_issue"]}
     assert len(found & flipped) >= 3 and len(found) <= 8, found
+
+
+def test_center_rows_removes_the_shared_direction_and_renormalises():
+    from labelwise.noise.pipeline import center_rows
+
+    X = np.array([[1.0, 10.0], [3.0, 10.0], [2.0, 10.0]])
+    C = center_rows(X)
+    np.testing.assert_allclose(C, [[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]], atol=1e-6)  # the mean row stays zero
+    assert C.dtype == np.float32
+
+
+def test_check_centers_e5_views_and_leaves_the_others_as_given():
+    """An e5 view with a large shared offset is checked as its centered rows; a minilm view is not centered."""
+    from labelwise.noise import ensemble_out_of_fold_proba
+    from labelwise.noise.pipeline import CENTERED_VIEWS, center_rows
+
+    assert CENTERED_VIEWS == ("e5",)
+    corpus, X, flipped, _ = blobs()
+    shifted = X / 10 + np.array([0.0, 0.0, 5.0])  # one dominant direction, as e5's vectors have
+    y = corpus.label_matrix()
+
+    def oof(view, name):
+        return ensemble_out_of_fold_proba({name: view}, [(name, "lr")], y, n_classes=4, rounds=1)
+
+    e5 = check_labels(corpus, model="e5-lr", views={"e5": shifted}, rounds=1)
+    np.testing.assert_allclose(e5.pred_probs, oof(center_rows(shifted), "e5"))
+    assert not np.allclose(e5.pred_probs, oof(shifted, "e5"))
+    minilm = check_labels(corpus, model="minilm-lr", views={"minilm": shifted}, rounds=1)
+    np.testing.assert_allclose(minilm.pred_probs, oof(shifted, "minilm"))

@@ -49,7 +49,8 @@ def register(subparsers) -> None:
                    help="summary directory (default: <out stem>_summary next to --out)")
     p.add_argument("--cleaned", type=Path, default=None,
                    help="also write the data with the flagged labels fixed (JSON Lines {id, text, label}, "
-                        "original_label where changed; multiclass), as --fix says")
+                        "original_label where changed; multiclass), as --fix says; it fixes the flagged "
+                        "records and those of cleanlab's 'both' filter")
     # the choices spell out labelwise.noise.FIXES: importing that package here would slow every command's
     # start-up by seconds (tests/cli/test_check_labels.py checks every library fix is accepted)
     p.add_argument("--fix", default="confident", choices=["confident", "correct", "remove"],

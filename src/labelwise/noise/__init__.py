@@ -9,7 +9,7 @@ correct, drop, or correct only confident suggestions), :mod:`pipeline` (featuriz
 """
 
 from labelwise.noise.activelab import RelabelRanking, rank_to_relabel
-from labelwise.noise.clean import FIXES, MIN_CONFIDENCE, cleaned_records, fix_labels
+from labelwise.noise.clean import FIXES, MIN_CONFIDENCE, cleaned_records, cleaning_mask, fix_labels
 from labelwise.noise.issues import (
     CLEANLAB_FILTERS,
     FILTERS,
@@ -46,7 +46,7 @@ from labelwise.noise.pipeline import (
 
 __all__ = [
     "CLEANLAB_FILTERS", "FILTERS", "FIXES", "MIN_CONFIDENCE", "LabelCheck", "NoiseSummary", "RelabelRanking", "active_learning_scores", "annotation_matrix",
-    "check_labels", "choose_to_relabel", "cleaned_records", "confident_joint", "ensemble_out_of_fold_proba", "estimated_num_issues",
+    "check_labels", "choose_to_relabel", "cleaned_records", "cleaning_mask", "confident_joint", "ensemble_out_of_fold_proba", "estimated_num_issues",
     "find_label_issues", "find_multilabel_issues", "find_token_label_issues", "fix_labels", "fold_assignments",
     "get_label_quality_scores", "get_multilabel_quality_scores", "get_token_label_quality_scores",
     "label_quality_multiannotator", "largest_flip_rate", "majority_vote", "multiclass_result", "multilabel_suggestions",
