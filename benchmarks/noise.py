@@ -413,7 +413,7 @@ def main() -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seeds", type=int, default=1, help="noise draws per setting (default 1)")
     ap.add_argument("--first-seed", type=int, default=0,
-                    help="draw seeds first-seed .. first-seed + seeds - 1 (default 0; e.g. 5 with --seeds 5 for "
+                    help="draw seeds first-seed .. first-seed + seeds - 1 (default 0; e.g. 10 with --seeds 5 for "
                          "draws held out from the usual run)")
     ap.add_argument("--fix", default="confident", choices=FIXES,
                     help="the labelwise.noise.fix_labels rule of the fix= column (default confident)")
