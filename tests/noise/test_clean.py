@@ -25,6 +25,18 @@ def test_three_fixes():
     assert new.tolist() == [1, 1, 2, 2, 1] and keep.tolist() == [True, False, True, True, True]
     new, keep = fix_labels(LABELS, P, MASK, fix="confident", min_confidence=0.9)
     assert new.tolist() == [0, 1, 2, 2, 1] and keep.tolist() == [False, False, True, True, False]
+    # confident-keep: record 1 (unsure; given label 1 has 0.4) stays as given; with drop_below 0.5 it goes
+    new, keep = fix_labels(LABELS, P, MASK, fix="confident-keep", min_confidence=0.6)
+    assert new.tolist() == [1, 1, 2, 2, 1] and keep.all()
+    new, keep = fix_labels(LABELS, P, MASK, fix="confident-keep", min_confidence=0.6, drop_below=0.5)
+    assert new.tolist() == [1, 1, 2, 2, 1] and keep.tolist() == [True, False, True, True, True]
+    new, keep = fix_labels(LABELS, P, MASK, fix="confident-keep", min_confidence=0.9, drop_below=0.1)
+    # unsure: records 0 (given 0 has 0.1, not below) and 4 (given 1 has 0.6): both kept as given
+    assert new.tolist() == [0, 1, 2, 2, 1] and keep.all()
+    new, keep = fix_labels(LABELS, P, MASK, fix="confident-keep", min_confidence=0.9, drop_below=0.11)
+    assert keep.tolist() == [False, True, True, True, True]
+    with pytest.raises(ValueError, match="drop_below"):
+        fix_labels(LABELS, P, MASK, fix="confident-keep", drop_below=-0.1)
     assert LABELS.tolist() == [0, 1, 2, 0, 1]  # the input is not changed
     with pytest.raises(ValueError, match="fix must be one of"):
         fix_labels(LABELS, P, MASK, fix="guess")

@@ -53,12 +53,14 @@ def register(subparsers) -> None:
                         "records and those of cleanlab's 'both' filter")
     # the choices spell out labelwise.noise.FIXES: importing that package here would slow every command's
     # start-up by seconds (tests/cli/test_check_labels.py checks every library fix is accepted)
-    p.add_argument("--fix", default="confident", choices=["confident", "correct", "remove"],
+    p.add_argument("--fix", default="confident", choices=["confident", "correct", "remove", "confident-keep"],
                    help="for --cleaned: 'confident' (default) relabels a flagged record with the suggestion when "
                         "its probability is at least --min-confidence and drops the other flagged records; "
-                        "'correct' relabels every flagged record; 'remove' drops every flagged record")
+                        "'correct' relabels every flagged record; 'remove' drops every flagged record; "
+                        "'confident-keep' relabels as 'confident' does and drops an unsure flagged record only "
+                        "when its given label's probability is under 0.1 (labelwise.noise.clean.DROP_BELOW)")
     p.add_argument("--min-confidence", type=float, default=None,
-                   help="for --fix confident: the suggestion's out-of-fold probability needed to relabel "
+                   help="for --fix confident and confident-keep: the suggestion's out-of-fold probability needed to relabel "
                         "(default labelwise.noise.clean.MIN_CONFIDENCE)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)

@@ -24,23 +24,31 @@ from typing import Any
 
 import numpy as np
 
-FIXES = ("confident", "correct", "remove")
+FIXES = ("confident", "correct", "remove", "confident-keep")
 #: the suggestion's out-of-fold probability from which ``fix="confident"`` relabels a flagged record
 MIN_CONFIDENCE = 0.5
+#: ``fix="confident-keep"`` drops an unsure flagged record only when the out-of-fold probability of its given
+#: label is below this; the others keep their label. Why: a flagged record the model is unsure about is often a
+#: clean, hard example near a class boundary, and leaving those out costs a model more than the flips among them
+DROP_BELOW = 0.1
 
 
 def fix_labels(
     labels: np.ndarray, pred_probs: np.ndarray, is_issue: np.ndarray, *, fix: str = "confident",
-    min_confidence: float = MIN_CONFIDENCE,
+    min_confidence: float = MIN_CONFIDENCE, drop_below: float = DROP_BELOW,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(n,) class indices, (n, C) out-of-fold probabilities and the (n,) issue mask -> (new labels, keep mask).
 
     Records outside the mask keep their label; ``keep`` is False for the flagged records that are dropped.
+    ``"confident-keep"`` relabels as ``"confident"`` does but drops an unsure flagged record only when its given
+    label's probability is below ``drop_below``; the other unsure ones keep their label.
     """
     if fix not in FIXES:
         raise ValueError(f"fix must be one of {', '.join(FIXES)}, got {fix!r}")
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
+    if not 0.0 <= drop_below <= 1.0:
+        raise ValueError(f"drop_below must be in [0, 1], got {drop_below}")
     labels = np.asarray(labels)
     pred_probs = np.asarray(pred_probs, dtype=np.float64)
     mask = np.asarray(is_issue, dtype=bool)
@@ -53,8 +61,11 @@ def fix_labels(
         keep &= ~mask
         return new, keep
     relabel = mask if fix == "correct" else mask & (pred_probs.max(axis=1) >= min_confidence)
+    unsure = mask & ~relabel
+    if fix == "confident-keep":
+        unsure &= pred_probs[np.arange(len(labels)), labels] < drop_below
     new[relabel] = pred_probs[relabel].argmax(axis=1)
-    keep &= ~(mask & ~relabel)
+    keep &= ~unsure
     return new, keep
 
 
