@@ -29,7 +29,9 @@ FIXES = ("confident", "correct", "remove", "confident-keep")
 MIN_CONFIDENCE = 0.5
 #: ``fix="confident-keep"`` drops an unsure flagged record only when the out-of-fold probability of its given
 #: label is below this; the others keep their label. Why: a flagged record the model is unsure about is often a
-#: clean, hard example near a class boundary, and leaving those out costs a model more than the flips among them
+#: clean, hard example near a class boundary, and leaving those out can cost a model more than the flips among
+#: them. Not the default: on untouched draws it raised thucnews_titles' recovery at 10 % noise and lowered it at
+#: 30 % similar flips (RESULTS.md, "Label noise", the 2026-12-06 entries)
 DROP_BELOW = 0.1
 
 
