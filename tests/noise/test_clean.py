@@ -16,7 +16,7 @@ P = np.array([[0.1, 0.85, 0.05],  # flagged, confident suggestion 1
 MASK = np.array([True, True, False, True, True])
 
 
-def test_three_fixes():
+def test_every_fix():
     new, keep = fix_labels(LABELS, P, MASK, fix="correct")
     assert new.tolist() == [1, 0, 2, 2, 1] and keep.all()
     new, keep = fix_labels(LABELS, P, MASK, fix="remove")

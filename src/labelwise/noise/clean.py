@@ -6,6 +6,7 @@ suggestion is at least ``min_confidence`` and drops the other flagged records. W
 was right (a false alarm) is "corrected" to a wrong label the model finds plausible, a similar class, and such
 systematic errors cost a model more than the random flips they replace; the model is less sure about most false
 alarms than about true flips, so dropping its unsure corrections keeps the good fixes and loses few records.
+``"confident-keep"`` drops only the unsure records whose given label the model all but rules out (``DROP_BELOW``).
 ``MIN_CONFIDENCE = 0.5`` (the suggestion outweighs all other classes together) was the steadiest of 0.5 / 0.7 / 0.9
 over five noise draws of ag_news at 10 % and 30 % uniform flips; the same draws are in the benchmark, so it is
 not a held-out choice. Measured in benchmarks/RESULTS.md, section "Label noise (check-labels)".
