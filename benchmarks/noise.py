@@ -15,9 +15,9 @@ Detection methods, all on the same noisy labels:
 - naive: flag where the reference model's out-of-fold prediction differs from the label;
 - labelwise: ``labelwise.noise.check_labels`` defaults (the ensemble, two rounds, filter auto).
 Then test accuracy of the reference model trained on (a) noisy, (b) labelwise issues removed, (c) labelwise
-issues corrected by the suggestion, (c') the labels ``labelwise.noise.fix_labels`` gives with --fix (the
-check-labels ``--cleaned`` default: correct confident suggestions, drop the other flagged texts), (d) clean
-labels; recovered = (c - a) / (d - a). (c') fixes ``labelwise.noise.cleaning_mask``, the flagged texts plus
+issues corrected by the suggestion, (c') the labels ``labelwise.noise.fix_labels`` gives with each fix of
+--fix (a comma-separated list; default ``confident``, the check-labels ``--cleaned`` default: correct confident
+suggestions, drop the other flagged texts), (d) clean labels; recovered = (c - a) / (d - a). (c') fixes ``labelwise.noise.cleaning_mask``, the flagged texts plus
 cleanlab's "both" filter, as ``--cleaned`` does. With --seeds S every setting is drawn S times (other flips, same texts)
 and the tables give means; recovered is the mean gain over the mean loss (a per-seed ratio is noise when the
 loss is a few test texts), with the per-seed range.
@@ -58,12 +58,15 @@ from labelwise.noise import (  # noqa: E402
     check_labels,
     cleaning_mask,
     ensemble_out_of_fold_proba,
+    estimated_num_issues,
     find_label_issues,
     fix_labels,
     largest_flip_rate,
     out_of_fold_proba,
     parse_model,
+    resolve_fix,
 )
+from labelwise.noise.clean import KEEP_UNSURE_BELOW  # noqa: E402
 from labelwise.noise.issues import STRUCTURED_FLIP_RATE  # noqa: E402
 
 DATASETS = datasets_dir()
@@ -115,7 +118,7 @@ def accuracy(X, y, Xt, yt, n_classes: int, keep: np.ndarray | None = None, *, C:
 
 def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: int, *, seeds: int = 1,
                 first_seed: int = 0,
-                fix: str = "confident", min_confidence: float = MIN_CONFIDENCE,
+                fixes: tuple[str, ...] = ("confident",), min_confidence: float = MIN_CONFIDENCE,
                 cjk_reference: str = "e5", downstream: tuple[str, ...] = ()) -> list[dict]:
     train = load_corpus(DATASETS / name / "train.jsonl")
     test = load_corpus(DATASETS / name / "test.jsonl", labels=train.label_set)
@@ -154,18 +157,18 @@ def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: 
             draws = []
             for seed in range(first_seed, first_seed + seeds):
                 draw = run_draw(name, train, X, Xt, y, yt, views, flip_dist, acc_clean, kind, rate, seed, folds,
-                                fix=fix, min_confidence=min_confidence, models=models,
+                                fixes=fixes, min_confidence=min_confidence, models=models,
                                 clean_downstream=clean_downstream)
                 draws.append(draw)
                 print(json.dumps(draw, ensure_ascii=False), flush=True)
-            rows.append(summarize(draws, fix))
+            rows.append(summarize(draws, fixes))
     for row in rows:
         row["reference"] = ref_view
     return rows
 
 
 def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.ndarray, acc_clean: float,
-             kind: str, rate: float, seed: int, folds: int, *, fix: str, min_confidence: float,
+             kind: str, rate: float, seed: int, folds: int, *, fixes: tuple[str, ...], min_confidence: float,
              models: dict | None = None, clean_downstream: dict | None = None) -> dict:
     """One noise draw of one setting: detection by every method, accuracy after each label version."""
     label_set, C = train.label_set, len(train.label_set)
@@ -189,8 +192,9 @@ def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.
     # what filter_by="auto" decides on: the same probabilities under each candidate filter
     by_filter = {fb: prf(find_label_issues(noisy, check.pred_probs, filter_by=fb), flip)[2] for fb in AUTO_CANDIDATES}
     corrected, _ = fix_labels(noisy, check.pred_probs, mask, fix="correct")
-    fixed, keep = fix_labels(noisy, check.pred_probs, cleaning_mask(noisy, check.pred_probs, mask), fix=fix,
-                             min_confidence=min_confidence)
+    to_fix = cleaning_mask(noisy, check.pred_probs, mask)
+    fixed = {fix: fix_labels(noisy, check.pred_probs, to_fix, fix=fix, min_confidence=min_confidence)
+             for fix in fixes}  # fix -> (labels, keep)
     flagged_set_right = noisy.copy()  # what correcting could reach with this detector and a perfect suggestion
     flagged_set_right[mask & flip] = y[mask & flip]
     acc = {
@@ -198,7 +202,7 @@ def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.
         "issues removed": accuracy(X, noisy, Xt, yt, C, keep=~mask),
         "flips removed (oracle)": accuracy(X, noisy, Xt, yt, C, keep=~flip),
         "corrected": accuracy(X, corrected, Xt, yt, C),
-        f"fix={fix}": accuracy(X, fixed, Xt, yt, C, keep=keep),
+        **{f"fix={fix}": accuracy(X, new, Xt, yt, C, keep=keep) for fix, (new, keep) in fixed.items()},
         ORACLE_FIX: accuracy(X, flagged_set_right, Xt, yt, C),
         "clean": acc_clean,
     }
@@ -206,13 +210,18 @@ def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.
     for m, (Xm, Xtm, c) in (models or {}).items():
         downstream[m] = {"noisy": accuracy(Xm, noisy, Xtm, yt, C, C=c),
                          "issues removed": accuracy(Xm, noisy, Xtm, yt, C, keep=~mask, C=c),
+                         "flips removed (oracle)": accuracy(Xm, noisy, Xtm, yt, C, keep=~flip, C=c),
                          "corrected": accuracy(Xm, corrected, Xtm, yt, C, C=c),
-                         f"fix={fix}": accuracy(Xm, fixed, Xtm, yt, C, keep=keep, C=c),
+                         **{f"fix={fix}": accuracy(Xm, new, Xtm, yt, C, keep=keep, C=c)
+                            for fix, (new, keep) in fixed.items()},
                          ORACLE_FIX: accuracy(Xm, flagged_set_right, Xtm, yt, C, C=c),
                          "clean": clean_downstream[m]}
     return {"dataset": name, "downstream": downstream, "n": len(y), "kind": kind, "rate": rate, "seed": seed, "detection": det,
-            "accuracy": acc, "fix": {"fix": fix, "min_confidence": min_confidence, "relabeled":
-                                     int((fixed != noisy).sum()), "dropped": int((~keep).sum())},
+            "accuracy": acc, "fix": {fix: {"min_confidence": min_confidence, "relabeled": int((new != noisy).sum()),
+                                           "dropped": int((~keep).sum()),
+                                           "applied": resolve_fix(noisy, check.pred_probs, fix)}
+                                     for fix, (new, keep) in fixed.items()},
+            "estimated_wrong_share": estimated_num_issues(noisy, check.pred_probs) / len(noisy),
             "seconds": {"reference oof": t_ref, "labelwise": t_lw}, "labelwise_model": check.model,
             "labelwise_filter": check.summary["filter_by"], "labelwise_f1_by_filter": by_filter,
             "largest_flip_rate": largest_flip_rate(noisy, check.pred_probs)}
@@ -230,7 +239,7 @@ def recovery(accs: list[dict[str, float]], versions) -> tuple[dict[str, float], 
     return recovered, per_draw
 
 
-def summarize(draws: list[dict], fix: str) -> dict:
+def summarize(draws: list[dict], fixes: tuple[str, ...]) -> dict:
     """Means over the draws of one setting; recovered = mean gain / mean loss, with the per-draw ratios."""
     first = draws[0]
     methods = list(first["detection"])
@@ -248,7 +257,8 @@ def summarize(draws: list[dict], fix: str) -> dict:
                               for d in draws])) for m in det}
     acc = {k: float(np.mean([d["accuracy"][k] for d in draws])) for k in first["accuracy"]}
     loss = np.array([d["accuracy"]["clean"] - d["accuracy"]["noisy"] for d in draws])
-    recovered, per_draw = recovery([d["accuracy"] for d in draws], ("corrected", f"fix={fix}", ORACLE_FIX))
+    recovered, per_draw = recovery([d["accuracy"] for d in draws],
+                                   ("corrected", *(f"fix={fix}" for fix in fixes), ORACLE_FIX))
     downstream = {}
     for m in first.get("downstream", {}):
         accs = [d["downstream"][m] for d in draws]
@@ -258,8 +268,11 @@ def summarize(draws: list[dict], fix: str) -> dict:
                          "recovered_per_draw": per_draw_m}
     return {"dataset": first["dataset"], "n": first["n"], "kind": first["kind"], "rate": first["rate"],
             "seeds": len(draws), "downstream": downstream, "detection": det, "f1_sd": f1_sd, "accuracy": acc, "loss": float(loss.mean()),
-            "recovered": recovered, "recovered_per_draw": per_draw, "fix": fix,
-            "min_confidence": first["fix"]["min_confidence"],
+            "recovered": recovered, "recovered_per_draw": per_draw, "fixes": list(fixes),
+            "min_confidence": first["fix"][fixes[0]]["min_confidence"],
+            "fix_applied": {fix: dict(Counter(d["fix"][fix]["applied"] for d in draws)) for fix in fixes},
+            "wrong_share_range": [float(min(d["estimated_wrong_share"] for d in draws)),
+                                  float(max(d["estimated_wrong_share"] for d in draws))],
             "seconds": float(np.mean([d["seconds"]["labelwise"] for d in draws])),
             "labelwise_model": first["labelwise_model"],
             "labelwise_filters": dict(Counter(d.get("labelwise_filter", "?") for d in draws)),
@@ -337,21 +350,22 @@ def render(rows: list[dict], timing: dict | None, ablation: list[dict] | None = 
             lo, hi = r["flip_rate_range"]
             lines.append(f"| {r['dataset']} | {r['kind']} {r['rate']:.0%} | [{lo:.3f}, {hi:.3f}] | "
                          + " | ".join(f"{r['f1_by_filter'][fb]:.3f}" for fb in AUTO_CANDIDATES) + " |")
-        fix = rows[0]["fix"]
+        fixes = rows[0]["fixes"]
+        fix_cols = [f"fix={fix}" for fix in fixes]
         refs = ", ".join(dict.fromkeys(f"{r['dataset']} {r.get('reference', '?')}+LR" for r in rows))
         lines += ["", f"Test accuracy of the reference model ({refs}) trained on each "
                   f"label version (flips removed (oracle): exactly the flipped texts left out, what removal could "
                   f"reach with a perfect detector; {ORACLE_FIX}: the flagged texts that were flipped get their true "
                   f"label and nothing else changes, what correcting could reach with this detector and a perfect "
                   f"suggestion) (means over the draws); lost = clean - noisy; recovered = (version - noisy) / "
-                  f"lost with means over the draws, [min, max] of the per-draw ratios; target >= 0.67. `fix={fix}` "
-                  f"is `labelwise.noise.fix_labels` on `cleaning_mask` (the flagged texts and cleanlab's 'both' filter; "
-                  f"check-labels --cleaned), min_confidence "
-                  f"{rows[0]['min_confidence']}.", "",
-                  f"| dataset | noise | draws | noisy | flips removed (oracle) | issues removed | corrected | fix={fix} | "
-                  f"clean | lost | "
-                  f"recovered corrected | recovered fix={fix} | recovered {ORACLE_FIX} | labelwise s |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  f"lost with means over the draws, [min, max] of the per-draw ratios; target >= 0.67. "
+                  + ", ".join(f"`{c}`" for c in fix_cols)
+                  + " = `labelwise.noise.fix_labels` with that fix on `cleaning_mask` (the flagged texts and "
+                  f"cleanlab's 'both' filter; check-labels --cleaned), min_confidence {rows[0]['min_confidence']}.",
+                  "", "| dataset | noise | draws | noisy | flips removed (oracle) | issues removed | corrected | "
+                  + " | ".join(fix_cols) + " | clean | lost | recovered corrected | "
+                  + " | ".join(f"recovered {c}" for c in fix_cols) + f" | recovered {ORACLE_FIX} | labelwise s |",
+                  "|---|---|---:|" + "---:|" * (9 + 2 * len(fix_cols))]
         for r in rows:
             a, rec, per = r["accuracy"], r["recovered"], r["recovered_per_draw"]
 
@@ -361,33 +375,40 @@ def render(rows: list[dict], timing: dict | None, ablation: list[dict] | None = 
                 return f"{rec[version]:.2f}{spread}"
 
             lines.append(f"| {r['dataset']} | {r['kind']} {r['rate']:.0%} | {r['seeds']} | {a['noisy']:.4f} | "
-                         f"{a.get('flips removed (oracle)', float('nan')):.4f} | {a['issues removed']:.4f} | {a['corrected']:.4f} | {a[f'fix={fix}']:.4f} | "
-                         f"{a['clean']:.4f} | {r['loss']:.4f} | {span('corrected')} | {span(f'fix={fix}')} | "
-                         f"{span(ORACLE_FIX)} | "
-                         f"{r['seconds']:.0f} |")
+                         f"{a['flips removed (oracle)']:.4f} | {a['issues removed']:.4f} | {a['corrected']:.4f} | "
+                         + " | ".join(f"{a[c]:.4f}" for c in fix_cols)
+                         + f" | {a['clean']:.4f} | {r['loss']:.4f} | {span('corrected')} | "
+                         + " | ".join(span(c) for c in fix_cols) + f" | {span(ORACLE_FIX)} | {r['seconds']:.0f} |")
+        if "auto" in fixes:
+            applied = "; ".join(f"{r['dataset']} {r['kind']} {r['rate']:.0%}: "
+                                + ", ".join(f"{f} {k}/{r['seeds']}" for f, k in r["fix_applied"]["auto"].items())
+                                + " (estimated wrong share [{:.3f}, {:.3f}])".format(*r["wrong_share_range"])
+                                for r in rows)
+            lines += ["", f"Fix that `fix=auto` applied (draws): {applied}. It keeps the unsure flagged texts "
+                      f"(`confident-keep`) while the confident joint estimates that less than "
+                      f"{KEEP_UNSURE_BELOW:.0%} of the labels are wrong (`labelwise.noise.resolve_fix`)."]
     if any(r.get("downstream") for r in rows):
-        fix = rows[0]["fix"]
+        fix_cols = [f"fix={fix}" for fix in rows[0]["fixes"]]
+        versions = ["flips removed (oracle)", "issues removed", "corrected", *fix_cols, ORACLE_FIX]
         lines += ["", "Downstream models: labelwise's models (`auto` = what `labelwise simulate`/the app train by "
                   "default for the texts' language; each with its own C) trained on the same noisy and fixed label "
                   "versions as above (means over the draws): test accuracy on the noisy / clean labels, and the "
                   "share of the loss each label version recovers (mean gain / mean loss, [min, max] of the per-draw "
                   "ratios); target >= 0.67.", "",
-                  f"| dataset | noise | model | noisy | clean | lost | recovered issues removed | recovered corrected"
-                  f" | recovered fix={fix} | recovered {ORACLE_FIX} |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| dataset | noise | model | noisy | clean | lost | "
+                  + " | ".join(f"recovered {v}" for v in versions) + " |",
+                  "|---|---|---|---:|---:|---:|" + "---:|" * len(versions)]
         for r in rows:
             for m, d in r.get("downstream", {}).items():
                 a = d["accuracy"]
 
                 def cell(version: str, d=d) -> str:
-                    if version not in d["recovered"]:  # entries written before the column existed
-                        return "–"
-                    per = [x for x in d.get("recovered_per_draw", {}).get(version, []) if np.isfinite(x)]
+                    per = [x for x in d["recovered_per_draw"][version] if np.isfinite(x)]
                     spread = f" [{min(per):.2f}, {max(per):.2f}]" if len(per) > 1 else ""
                     return f"{d['recovered'][version]:.2f}{spread}"
 
                 lines.append(f"| {r['dataset']} | {r['kind']} {r['rate']:.0%} | {m} | {a['noisy']:.4f} | "
-                             f"{a['clean']:.4f} | {d['loss']:.4f} | {cell('issues removed')} | {cell('corrected')} | "
-                             f"{cell(f'fix={fix}')} | {cell(ORACLE_FIX)} |")
+                             f"{a['clean']:.4f} | {d['loss']:.4f} | " + " | ".join(cell(v) for v in versions) + " |")
     if ablation:
         lines += ["", "Ablation (uniform flips; LR C=0.3 on MiniLM, 1.0 on TF-IDF unless noted; k-NN k=30 cosine; "
                   "probabilities of the components averaged): detection F1 with cleanlab's default filter / with "
@@ -415,8 +436,9 @@ def main() -> int:
     ap.add_argument("--first-seed", type=int, default=0,
                     help="draw seeds first-seed .. first-seed + seeds - 1 (default 0; e.g. 10 with --seeds 5 for "
                          "draws held out from the usual run)")
-    ap.add_argument("--fix", default="confident", choices=FIXES,
-                    help="the labelwise.noise.fix_labels rule of the fix= column (default confident)")
+    ap.add_argument("--fix", default="confident",
+                    help="comma-separated labelwise.noise.fix_labels rules, one fix= column each, on the same draws "
+                         f"(of {', '.join(FIXES)}; default confident)")
     ap.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE,
                     help=f"its threshold for --fix confident (default {MIN_CONFIDENCE})")
     ap.add_argument("--cjk-reference", default="e5", choices=("e5", "tfidf"),
@@ -435,6 +457,9 @@ def main() -> int:
     argv = [shlex.quote(a) for a in sys.argv[1:]]
     rates = [float(r) for r in args.rates.split(",")]
     names = [d for d in args.datasets.split(",") if d]
+    fixes = tuple(f for f in args.fix.split(",") if f)
+    if not fixes or set(fixes) - set(FIXES):
+        ap.error(f"--fix: expected a comma-separated list of {', '.join(FIXES)}, got {args.fix!r}")
     if args.ablation:
         ablation = [r for name in names for r in run_ablation(name, args.n, rates, args.folds)]
         report("ablation", "noise.py", argv, render([], None, ablation), section=SECTION,
@@ -443,7 +468,7 @@ def main() -> int:
     rows = []
     for name in names:
         rows += run_dataset(name, args.n, rates, args.kinds.split(","), args.folds, seeds=args.seeds,
-                            first_seed=args.first_seed, fix=args.fix,
+                            first_seed=args.first_seed, fixes=fixes,
                             min_confidence=args.min_confidence, cjk_reference=args.cjk_reference,
                             downstream=tuple(m for m in args.downstream.split(",") if m))
     timing = time_large(args.timing) if args.timing else None
@@ -451,7 +476,7 @@ def main() -> int:
         args.json.write_text(json.dumps({"rows": rows, "timing": timing}, indent=1, ensure_ascii=False))
     if names:
         drawn = (f"{args.seeds} draw(s)" if not args.first_seed
-                 else f"{args.seeds} draw(s) from seed {args.first_seed} (held out)")
+                 else f"draws {args.first_seed}-{args.first_seed + args.seeds - 1}")
         title = f"{', '.join(names)}; {args.kinds} flips at {args.rates}; {drawn}; fix={args.fix}"
     else:
         title = f"timing only: full default check of {args.timing}"

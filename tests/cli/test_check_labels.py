@@ -143,6 +143,22 @@ def test_cleaned_output_fixes_or_drops_the_flagged_records(tmp_path, datasets_di
     assert main([*base, "--cleaned", str(cleaned), "--min-confidence", "1.5"]) == 2
 
 
+def test_auto_fix_says_which_fix_it_applied(tmp_path, datasets_dir, capsys):
+    data = tmp_path / "ag.jsonl"
+    _slice(datasets_dir / "ag_news" / "train.jsonl", data, 200, flip_every=10)
+    out, cleaned = tmp_path / "issues.jsonl", tmp_path / "cleaned.jsonl"
+    base = ["check-labels", str(data), "--model", "tfidf-lr", "--folds", "4", "--out", str(out),
+            "--cleaned", str(cleaned)]
+    capsys.readouterr()
+    assert main([*base, "--fix", "auto"]) == 0
+    printed = " ".join(capsys.readouterr().err.split())  # the summary lines go to stderr
+    applied = "confident-keep" if "(auto: confident-keep)" in printed else "confident"
+    assert f"(auto: {applied})" in printed
+    auto = _read(cleaned)
+    assert main([*base, "--fix", applied]) == 0
+    assert _read(cleaned) == auto
+
+
 def test_fix_choices_are_the_library_fixes():
     import argparse
 

@@ -5,7 +5,7 @@ import pytest
 
 from labelwise.data import Corpus
 from labelwise.noise import LabelCheck
-from labelwise.noise.clean import cleaned_records, fix_labels
+from labelwise.noise.clean import KEEP_UNSURE_BELOW, cleaned_records, fix_labels, resolve_fix
 
 LABELS = np.array([0, 1, 2, 0, 1])
 P = np.array([[0.1, 0.85, 0.05],  # flagged, confident suggestion 1
@@ -44,6 +44,34 @@ def test_every_fix():
         fix_labels(LABELS, P, MASK, min_confidence=1.5)
     with pytest.raises(ValueError, match="shapes"):
         fix_labels(LABELS[:3], P, MASK)
+
+
+def _wrong_share(n_wrong: int, n: int = 100, classes: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """n texts whose model is 0.9 sure of the true class; the first n_wrong carry the next class as label, so
+    the confident joint counts exactly n_wrong wrong labels."""
+    true = np.arange(n) % classes
+    labels = true.copy()
+    labels[:n_wrong] = (true[:n_wrong] + 1) % classes
+    probs = np.full((n, classes), 0.05)
+    probs[np.arange(n), true] = 0.9
+    return labels, probs
+
+
+def test_auto_fix_keeps_unsure_records_only_while_few_labels_look_wrong():
+    assert KEEP_UNSURE_BELOW == 0.2
+    assert resolve_fix(*_wrong_share(19)) == "confident-keep"
+    assert resolve_fix(*_wrong_share(20)) == "confident"
+    assert resolve_fix(*_wrong_share(30), "remove") == "remove"
+    with pytest.raises(ValueError, match="fix must be one of"):
+        resolve_fix(*_wrong_share(10), "guess")
+    # one unsure flagged record (suggestion 0.4, given label 0.25): kept at 10 % wrong, dropped at 30 %
+    for n_wrong, kept in ((10, True), (30, False)):
+        labels, probs = _wrong_share(n_wrong)
+        probs[99] = [0.25, 0.4, 0.35]  # text 99: class 0, labeled 0
+        mask = np.zeros(100, dtype=bool)
+        mask[99] = True
+        new, keep = fix_labels(labels, probs, mask, fix="auto")
+        assert keep[99] == kept and new.tolist() == labels.tolist()
 
 
 def test_cleaned_records_follow_the_corpus():

@@ -53,14 +53,16 @@ def register(subparsers) -> None:
                         "records and those of cleanlab's 'both' filter")
     # the choices spell out labelwise.noise.FIXES: importing that package here would slow every command's
     # start-up by seconds (tests/cli/test_check_labels.py checks every library fix is accepted)
-    p.add_argument("--fix", default="confident", choices=["confident", "correct", "remove", "confident-keep"],
+    p.add_argument("--fix", default="confident", choices=["confident", "correct", "remove", "confident-keep", "auto"],
                    help="for --cleaned: 'confident' (default) relabels a flagged record with the suggestion when "
                         "its probability is at least --min-confidence and drops the other flagged records; "
                         "'correct' relabels every flagged record; 'remove' drops every flagged record; "
                         "'confident-keep' relabels as 'confident' does and drops an unsure flagged record only "
-                        "when its given label's probability is under 0.1 (labelwise.noise.clean.DROP_BELOW)")
+                        "when its given label's probability is under 0.1 (labelwise.noise.clean.DROP_BELOW); "
+                        "'auto' is 'confident-keep' while under 20 %% of the labels look wrong, else 'confident' "
+                        "(labelwise.noise.clean.KEEP_UNSURE_BELOW)")
     p.add_argument("--min-confidence", type=float, default=None,
-                   help="for --fix confident and confident-keep: the suggestion's out-of-fold probability needed to relabel "
+                   help="for --fix confident, confident-keep and auto: the suggestion's out-of-fold probability needed to relabel "
                         "(default labelwise.noise.clean.MIN_CONFIDENCE)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
@@ -115,7 +117,12 @@ def run(args: argparse.Namespace) -> int:
         cleaned = cleaned_records(corpus, check, fix=args.fix, min_confidence=min_confidence)
         write_jsonl(cleaned, args.cleaned)
         changed = sum("original_label" in r for r in cleaned)
-        console.print(f"cleaned data ({args.fix}): {len(cleaned)} records, {changed} relabeled, "
+        fix = args.fix
+        if fix == "auto":
+            from labelwise.noise import resolve_fix
+
+            fix = f"auto: {resolve_fix(corpus.label_matrix(), check.pred_probs)}"
+        console.print(f"cleaned data ({fix}): {len(cleaned)} records, {changed} relabeled, "
                       f"{len(corpus) - len(cleaned)} dropped: {args.cleaned}")
     console.print(f"{check.summary['n_issues']} of {len(corpus)} labels flagged (model {check.model}); "
                   f"ranked records: {args.out}; summary: {summary_dir} ({time.perf_counter() - started:.1f} s)")

@@ -9,7 +9,14 @@ correct, drop, or correct only confident suggestions), :mod:`pipeline` (featuriz
 """
 
 from labelwise.noise.activelab import RelabelRanking, rank_to_relabel
-from labelwise.noise.clean import FIXES, MIN_CONFIDENCE, cleaned_records, cleaning_mask, fix_labels
+from labelwise.noise.clean import (
+    FIXES,
+    MIN_CONFIDENCE,
+    cleaned_records,
+    cleaning_mask,
+    fix_labels,
+    resolve_fix,
+)
 from labelwise.noise.issues import (
     CLEANLAB_FILTERS,
     FILTERS,
@@ -51,5 +58,5 @@ __all__ = [
     "get_label_quality_scores", "get_multilabel_quality_scores", "get_token_label_quality_scores",
     "label_quality_multiannotator", "largest_flip_rate", "majority_vote", "multiclass_result", "multilabel_suggestions",
     "noise_summary", "out_of_fold_proba", "out_of_fold_token_proba", "parse_model", "rank_label_issues",
-    "rank_to_relabel", "resolve_filter",
+    "rank_to_relabel", "resolve_filter", "resolve_fix",
 ]
