@@ -16,8 +16,9 @@ Detection methods, all on the same noisy labels:
 - labelwise: ``labelwise.noise.check_labels`` defaults (the ensemble, two rounds, filter auto).
 Then test accuracy of the reference model trained on (a) noisy, (b) labelwise issues removed, (c) labelwise
 issues corrected by the suggestion, (c') the labels ``labelwise.noise.fix_labels`` gives with each fix of
---fix (a comma-separated list; default ``confident``, the check-labels ``--cleaned`` default: correct confident
-suggestions, drop the other flagged texts), (d) clean labels; recovered = (c - a) / (d - a). (c') fixes ``labelwise.noise.cleaning_mask``, the flagged texts plus
+--fix (a comma-separated list; default ``auto``, the check-labels ``--cleaned`` default: correct confident
+suggestions, keep the other flagged texts while under 20 % of the labels look wrong and drop them above), (d)
+clean labels; recovered = (c - a) / (d - a). (c') fixes ``labelwise.noise.cleaning_mask``, the flagged texts plus
 cleanlab's "both" filter, as ``--cleaned`` does. With --seeds S every setting is drawn S times (other flips, same texts)
 and the tables give means; recovered is the mean gain over the mean loss (a per-seed ratio is noise when the
 loss is a few test texts), with the per-seed range.
@@ -118,7 +119,7 @@ def accuracy(X, y, Xt, yt, n_classes: int, keep: np.ndarray | None = None, *, C:
 
 def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: int, *, seeds: int = 1,
                 first_seed: int = 0,
-                fixes: tuple[str, ...] = ("confident",), min_confidence: float = MIN_CONFIDENCE,
+                fixes: tuple[str, ...] = ("auto",), min_confidence: float = MIN_CONFIDENCE,
                 cjk_reference: str = "e5", downstream: tuple[str, ...] = ()) -> list[dict]:
     train = load_corpus(DATASETS / name / "train.jsonl")
     test = load_corpus(DATASETS / name / "test.jsonl", labels=train.label_set)
@@ -436,9 +437,9 @@ def main() -> int:
     ap.add_argument("--first-seed", type=int, default=0,
                     help="draw seeds first-seed .. first-seed + seeds - 1 (default 0; e.g. 10 with --seeds 5 for "
                          "draws held out from the usual run)")
-    ap.add_argument("--fix", default="confident",
+    ap.add_argument("--fix", default="auto",
                     help="comma-separated labelwise.noise.fix_labels rules, one fix= column each, on the same draws "
-                         f"(of {', '.join(FIXES)}; default confident)")
+                         f"(of {', '.join(FIXES)}; default auto)")
     ap.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE,
                     help=f"its threshold for --fix confident (default {MIN_CONFIDENCE})")
     ap.add_argument("--cjk-reference", default="e5", choices=("e5", "tfidf"),

@@ -138,9 +138,9 @@ def test_cleaned_output_fixes_or_drops_the_flagged_records(tmp_path, datasets_di
         assert ("original_label" in r) == (r["label"] != rows[r["id"]]["label"])
     assert main([*base, "--cleaned", str(cleaned), "--fix", "remove"]) == 0
     assert {r["id"] for r in _read(cleaned)} == {i for i, rec in issues.items() if not rec["is_issue"]}
-    assert main([*base, "--cleaned", str(cleaned), "--min-confidence", "0"]) == 0  # confident, threshold 0
+    assert main([*base, "--cleaned", str(cleaned), "--fix", "confident", "--min-confidence", "0"]) == 0
     assert [r["label"] for r in _read(cleaned)] == [r["label"] for r in corrected]
-    assert main([*base, "--cleaned", str(cleaned), "--min-confidence", "1.5"]) == 2
+    assert main([*base, "--cleaned", str(cleaned), "--fix", "confident", "--min-confidence", "1.5"]) == 2
 
 
 def test_auto_fix_says_which_fix_it_applied(tmp_path, datasets_dir, capsys):
@@ -150,7 +150,7 @@ def test_auto_fix_says_which_fix_it_applied(tmp_path, datasets_dir, capsys):
     base = ["check-labels", str(data), "--model", "tfidf-lr", "--folds", "4", "--out", str(out),
             "--cleaned", str(cleaned)]
     capsys.readouterr()
-    assert main([*base, "--fix", "auto"]) == 0
+    assert main(base) == 0  # auto is the default
     printed = " ".join(capsys.readouterr().err.split())  # the summary lines go to stderr
     applied = "confident-keep" if "(auto: confident-keep)" in printed else "confident"
     assert f"(auto: {applied})" in printed

@@ -53,14 +53,14 @@ def register(subparsers) -> None:
                         "records and those of cleanlab's 'both' filter")
     # the choices spell out labelwise.noise.FIXES: importing that package here would slow every command's
     # start-up by seconds (tests/cli/test_check_labels.py checks every library fix is accepted)
-    p.add_argument("--fix", default="confident", choices=["confident", "correct", "remove", "confident-keep", "auto"],
-                   help="for --cleaned: 'confident' (default) relabels a flagged record with the suggestion when "
+    p.add_argument("--fix", default="auto", choices=["auto", "confident", "correct", "remove", "confident-keep"],
+                   help="for --cleaned: 'confident' relabels a flagged record with the suggestion when "
                         "its probability is at least --min-confidence and drops the other flagged records; "
                         "'correct' relabels every flagged record; 'remove' drops every flagged record; "
                         "'confident-keep' relabels as 'confident' does and drops an unsure flagged record only "
                         "when its given label's probability is under 0.1 (labelwise.noise.clean.DROP_BELOW); "
-                        "'auto' is 'confident-keep' while under 20 %% of the labels look wrong, else 'confident' "
-                        "(labelwise.noise.clean.KEEP_UNSURE_BELOW)")
+                        "'auto' (default) is 'confident-keep' while under 20 %% of the labels look wrong, else "
+                        "'confident' (labelwise.noise.clean.KEEP_UNSURE_BELOW)")
     p.add_argument("--min-confidence", type=float, default=None,
                    help="for --fix confident, confident-keep and auto: the suggestion's out-of-fold probability needed to relabel "
                         "(default labelwise.noise.clean.MIN_CONFIDENCE)")
