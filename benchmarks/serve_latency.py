@@ -5,8 +5,8 @@ loop on Label Studio.
 
 labelwise: creates a project from the first N train texts of the shared dataset (labels not imported), starts
 `labelwise serve` as a subprocess (background trainer in its own niced process, retraining every 20 answers,
-model tfidf-lr), waits until the first (cold-start) round on the whole pool has finished, then measures. One
-loop = `POST /api/items/{id}/label`, which commits the answer and returns the next leased text.
+model tfidf-lr, first round on the whole pool: `first_round_sample` 0), waits until that cold-start round has
+finished, then measures. One loop = `POST /api/items/{id}/label`, which commits the answer and returns the next leased text.
 
 Label Studio (with --label-studio PATH, the `label-studio` executable of a separate venv; skipped, and said
 so, without it): `label-studio start` on 127.0.0.1 with a fresh SQLite data dir, legacy API tokens enabled,
@@ -114,6 +114,16 @@ def wait_http(port: int, path: str, proc: subprocess.Popen, timeout: float, log:
     raise TimeoutError(f"no answer on {path} after {timeout:.0f} s")
 
 
+def login(port: int, name: str) -> Client:
+    """A client logged in to the labelwise server on ``port`` as annotator ``name`` (cookie + CSRF token)."""
+    client = Client(port)
+    status, data, response = client.call("POST", "/api/login", {"name": name})
+    assert status == 200, (status, data)
+    cookie = "; ".join(c.split(";")[0] for c in response.headers.get_all("set-cookie"))
+    client.headers.update({"Cookie": cookie, "X-CSRF-Token": data["csrf"], "X-Labelwise-Tab": name})
+    return client
+
+
 def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -134,7 +144,8 @@ class Labelwise:
         self.gold = {r["id"]: r["label"] for r in records}
         t0 = time.perf_counter()
         create_project(work / "lw", records, labels=labels,
-                       settings={"retrain_every": args.retrain_every, "model": args.model}).close()
+                       settings={"retrain_every": args.retrain_every, "model": args.model,
+                                 "first_round_sample": 0}).close()
         self.setup_s = time.perf_counter() - t0
         self.port = free_port()
         self.log = work / "labelwise.log"
@@ -153,12 +164,7 @@ class Labelwise:
         self.first_round_done = self.progress()["model"]["rounds"] >= 1
 
     def login(self, name: str) -> Client:
-        client = Client(self.port)
-        status, data, response = client.call("POST", "/api/login", {"name": name})
-        assert status == 200, (status, data)
-        cookie = "; ".join(c.split(";")[0] for c in response.headers.get_all("set-cookie"))
-        client.headers.update({"Cookie": cookie, "X-CSRF-Token": data["csrf"], "X-Labelwise-Tab": name})
-        return client
+        return login(self.port, name)
 
     def progress(self) -> dict:
         return self.monitor.call("GET", "/api/progress")[1]

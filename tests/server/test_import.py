@@ -81,3 +81,21 @@ def test_import_labels_option(tmp_path):
     plain = create_project(tmp_path / "q", Path(data), labels=LABELS)
     assert plain.export_records() == [] and plain.n_items == 2
     plain.close()
+
+
+def test_cli_new_sets_the_first_round_sample(tmp_path, capsys):
+    from labelwise.server.project import open_project
+
+    data = tmp_path / "d.jsonl"
+    data.write_text(GOOD, encoding="utf-8")
+    assert main(["new", str(tmp_path / "p"), "--data", str(data), "--labels", "pos,neg"]) == 0
+    assert main(["new", str(tmp_path / "q"), "--data", str(data), "--labels", "pos,neg",
+                 "--first-round-sample", "0"]) == 0
+    for name, expected in (("p", 5000), ("q", 0)):
+        store = open_project(tmp_path / name)
+        assert store.project.settings["first_round_sample"] == expected
+        store.close()
+    with pytest.raises(SystemExit):
+        main(["new", str(tmp_path / "r"), "--data", str(data), "--labels", "pos,neg", "--first-round-sample", "-1"])
+    assert "expected a whole number >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from labelwise.demo import demo_records
@@ -195,3 +196,44 @@ def test_process_mode_runs_a_round_in_the_worker(demo_store):
         assert len(store._ranking.order) == 20
     finally:
         trainer.stop()
+
+
+def test_a_large_pool_is_first_ranked_on_a_sample_then_as_a_whole(tmp_path):
+    records, labels, descriptions = demo_records("en")
+    store = create_project(tmp_path / "sampled", records, labels=labels, descriptions=descriptions,
+                           settings={"retrain_every": 100, "model": "tfidf-lr", "ranked_size": 10,
+                                     "first_round_sample": 20})
+    gold = {r["id"]: r["label"] for r in records}
+    swaps = []
+    swap = store.set_ranking
+
+    def recording(order, proba=None, **kwargs):
+        swaps.append((list(order), None if proba is None else proba.copy()))
+        swap(order, proba, **kwargs)
+
+    store.set_ranking = recording
+    trainer = Trainer(store, mode="thread")
+    try:
+        a, _ = store.add_annotator("alice")
+        item = store.next_item(a)
+        for _ in range(12):  # answered before the server's trainer starts
+            item = store.submit(a, item["id"], gold[item["key"]], next_item=True)["next"]
+        answered = set(store.current_labels())
+        trainer.start()
+        assert trainer.wait_idle(120) and trainer.last_error is None
+        assert trainer.rounds == 2  # the sampled round asked for the whole-pool round by itself
+        (first_order, first_proba), (order, proba) = swaps
+        ranked_rows = ~np.isnan(first_proba).any(axis=1)
+        rows = {pk: i for i, pk in enumerate(store.item_ids)}
+        assert ranked_rows.sum() == 20 + len(answered)  # the sample and every labeled text
+        assert all(ranked_rows[rows[i]] for i in answered)
+        assert len(first_order) == 10 and all(ranked_rows[rows[i]] for i in first_order)
+        assert answered.isdisjoint(first_order) and answered.isdisjoint(order)
+        assert not np.isnan(proba).any() and proba.shape[0] == len(records)
+        swap(first_order, first_proba)  # outside the sample there is no suggestion, inside there is
+        outside = next(i for i in store.item_ids if not ranked_rows[rows[i]])
+        assert store.suggestion(outside) is None
+        assert store.suggestion(first_order[0])["label"] in labels
+    finally:
+        trainer.stop()
+        store.close()

@@ -19,6 +19,16 @@ def _label_list(value: str) -> list[str]:
     return labels
 
 
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
+    return number
+
+
 def _descriptions(value: str | None, labels: list[str]) -> dict[str, str]:
     """``--descriptions`` is a JSON file {label: text}, or inline ``label=text;label=text``."""
     if not value:
@@ -51,6 +61,9 @@ def register(subparsers) -> None:
                         "language and task); NER: auto | crf")
     p.add_argument("--strategy", default="default", help="query strategy name (default: labelwise's default)")
     p.add_argument("--retrain-every", type=int, default=10, help="retrain after this many answers (default 10)")
+    p.add_argument("--first-round-sample", type=_count, default=5000,
+                   help="on a larger pool, the first model round ranks a random sample of this many texts, then "
+                        "the trainer ranks the whole pool (default 5000; 0: the whole pool from the start)")
     p.add_argument("--text-field", default=None)
     p.add_argument("--label-field", default=None)
     p.add_argument("--id-field", default="id")
@@ -101,7 +114,8 @@ def cmd_new(args: argparse.Namespace) -> int:
             descriptions=_descriptions(args.descriptions, args.labels), db_url=args.db,
             text_field=args.text_field, label_field=args.label_field, id_field=args.id_field,
             import_labels=args.import_labels,
-            settings={"model": args.model, "strategy": args.strategy, "retrain_every": args.retrain_every})
+            settings={"model": args.model, "strategy": args.strategy, "retrain_every": args.retrain_every,
+                      "first_round_sample": args.first_round_sample})
     except (FileExistsError, ValueError) as err:
         from labelwise.data import DataError
 

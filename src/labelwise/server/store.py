@@ -57,6 +57,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "seed": 0,
     "lease_seconds": 600,
     "ranked_size": 100,
+    # the trainer's first round ranks a random sample of this many unlabeled texts (and the labeled ones) when
+    # the pool is larger, then starts a round over the whole pool: a large project gets a model-ranked queue
+    # after embedding thousands of texts instead of the whole pool (0: always the whole pool)
+    "first_round_sample": 5000,
 }
 
 
@@ -569,6 +573,8 @@ class Store:
         row = ranking.proba[self._row_of[item_id]]
         if self.project.task == "ner":
             return row  # the trainer's pre-computed spans (labelwise.server.spans.suggestion_from_marginals)
+        if np.isnan(row).any():  # outside the sample a first round ranked (labelwise.server.trainer)
+            return None
         labels = self.project.labels
         if self.project.task == "multiclass":
             best = int(np.argmax(row))

@@ -6,8 +6,11 @@ the server's GIL or its CPU share). The worker keeps one :class:`labelwise.loop.
 rounds (features computed once), syncs it with the answers (teach new or changed ones, forget retracted
 ones), retrains, queries the next ranked batch (k-means cold start while there is no model: the learner's
 own policy) and estimates accuracy by cross-validation on the labels so far. The thread then swaps the
-ranking into the store in one assignment. While a round embeds texts (the first one embeds the whole pool,
-minutes for a large project), ``Trainer.progress`` says how far it has come.
+ranking into the store in one assignment. While a round embeds texts, ``Trainer.progress`` says how far it has
+come. On a pool larger than the project setting ``first_round_sample`` (5,000) the first round ranks a random
+sample of that many unlabeled texts (the labeled ones included) and the trainer starts a round over the whole
+pool right after: embedding 50,000 English texts takes minutes on two cores, and the annotator would
+otherwise label texts in random order all that time.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ class TrainJob:
     settings: dict[str, Any]
     answers: dict[int, Any]
     n_items: int
+    #: > 0: rank a seeded random sample of this many unlabeled texts (and the labeled ones) instead of the
+    #: whole pool, unless the worker already holds the whole pool's learner
+    sample: int = 0
 
 
 @dataclass
@@ -49,6 +55,8 @@ class TrainResult:
     metric: str | None
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    #: texts the round ranked: the pool's size, or the sample's (``TrainJob.sample``)
+    n_ranked: int = 0
 
 
 # ---------------------------------------------------------------------------------------- worker side
@@ -195,38 +203,68 @@ def train_round(job: TrainJob) -> TrainResult:
         from labelwise.server.ner_training import train_ner_round
 
         return train_ner_round(job)
+    start = time.perf_counter()
+    cached = _LEARNERS.get(job.url)
+    whole_pool_held = cached is not None and len(cached[0].corpus) == job.n_items
+    if job.sample and not whole_pool_held:
+        ids, texts = _load_pool(job.url)
+        rows = _sample_rows(ids, job.answers, job.sample, seed=int(job.settings.get("seed", 0)))
+        if len(rows) < len(ids):
+            learner = _new_learner(job, [ids[r] for r in rows], [texts[r] for r in rows])
+            return _finish_round(learner, {}, job, start, rows=rows)
+        cached = (_new_learner(job, ids, texts), {})
+    elif not whole_pool_held:
+        cached = (_new_learner(job, *_load_pool(job.url)), {})
+    learner, taught = cached
+    _LEARNERS[job.url] = (learner, dict(job.answers))
+    return _finish_round(learner, taught, job, start)
+
+
+def _sample_rows(ids: list[int], answers: dict[int, Any], size: int, *, seed: int) -> np.ndarray:
+    """Pool rows of a first round on a sample: every labeled text and ``size`` unlabeled ones, seeded."""
+    labeled = np.array([i in answers for i in ids], dtype=bool)
+    unlabeled = np.flatnonzero(~labeled)
+    if len(unlabeled) <= size:
+        return np.arange(len(ids))
+    picked = np.random.default_rng(seed).choice(unlabeled, size, replace=False)
+    return np.sort(np.concatenate([np.flatnonzero(labeled), picked]))
+
+
+def _new_learner(job: TrainJob, ids: list[int], texts: list[str]) -> Any:
     from labelwise.data import Corpus
     from labelwise.loop import ActiveLearner
 
-    start = time.perf_counter()
     settings = job.settings
-    cached = _LEARNERS.get(job.url)
-    if cached is None or len(cached[0].corpus) != job.n_items:
-        ids, texts = _load_pool(job.url)
-        corpus = Corpus(ids=ids, texts=texts, task=job.task, label_set=list(job.label_set))
-        learner = ActiveLearner(corpus, model=settings.get("model", "auto"),
-                                strategy=settings.get("strategy", "default"), retrain_every=0,
-                                refit=settings.get("refit", "scratch"), seed=int(settings.get("seed", 0)))
-        cached = (learner, {})
-        _LEARNERS[job.url] = cached
-    learner, taught = cached
+    corpus = Corpus(ids=ids, texts=texts, task=job.task, label_set=list(job.label_set))
+    return ActiveLearner(corpus, model=settings.get("model", "auto"), strategy=settings.get("strategy", "default"),
+                         retrain_every=0, refit=settings.get("refit", "scratch"), seed=int(settings.get("seed", 0)))
+
+
+def _finish_round(learner: Any, taught: dict[int, Any], job: TrainJob, start: float, *,
+                  rows: np.ndarray | None = None) -> TrainResult:
+    """Sync the learner with the answers (``taught``: what it was taught before), retrain, rank, predict,
+    estimate. ``rows``: the pool rows of a sampled learner's texts; its probabilities are NaN elsewhere."""
+    settings = job.settings
     gone = [i for i in taught if i not in job.answers]
     if gone:
         learner.forget(gone)
     changed = [(i, v) for i, v in job.answers.items() if taught.get(i, object()) != v]
     if changed:
         learner.teach([i for i, _ in changed], [v for _, v in changed])
-    _LEARNERS[job.url] = (learner, dict(job.answers))
     proba = None
     accuracy, metric = None, None
     if job.answers:
         learner.retrain()
         proba = np.asarray(learner.predict_proba(), dtype=np.float32)
+        if rows is not None:
+            whole = np.full((job.n_items, proba.shape[1]), np.nan, dtype=np.float32)
+            whole[rows] = proba
+            proba = whole
         accuracy, metric = estimate_quality(learner, seed=int(settings.get("seed", 0)))
     ranking = learner.query(int(settings.get("ranked_size", 1000)))
     return TrainResult(n_labels=len(job.answers), ranking=[int(i) for i in ranking], proba=proba,
                        accuracy=accuracy, metric=metric, seconds=time.perf_counter() - start,
-                       timings=dict(getattr(learner, "timings", {})))
+                       timings=dict(getattr(learner, "timings", {})), n_ranked=len(learner.corpus))
 
 
 # ---------------------------------------------------------------------------------------- server side
@@ -259,6 +297,8 @@ class Trainer:
         #: do not report
         self.progress: dict[str, Any] | None = None
         self._progress_queue: Any = None
+        #: whether the first round on a sample (``first_round_sample``) has been tried: later rounds rank the pool
+        self._sampled = False
 
     def start(self, *, initial_round: bool = True) -> Trainer:
         if self.mode == "off":
@@ -353,8 +393,12 @@ class Trainer:
                 self._wanted, self._pending, self.running = False, 0, True
             store = self.store
             answers = store.current_labels()
+            settings = dict(store.project.settings)
+            sample = int(settings.get("first_round_sample") or 0)
+            sample = sample if not self._sampled and store.project.task != "ner" and store.n_items > sample else 0
+            self._sampled = True
             job = TrainJob(url=store.url, task=store.project.task, label_set=store.project.labels,
-                           settings=dict(store.project.settings), answers=answers, n_items=store.n_items)
+                           settings=settings, answers=answers, n_items=store.n_items, sample=sample)
             try:
                 result = self._run(job)
             except Exception as err:  # keep serving; the queue stays as it was
@@ -372,6 +416,8 @@ class Trainer:
                                           metric=result.metric, seconds=result.seconds, ranking=result.ranking)
                 store.set_ranking(result.ranking, result.proba, version=run_id, n_labels=result.n_labels)
                 self.rounds += 1
+                if job.sample and result.n_ranked < job.n_items:  # it ranked a sample: now the whole pool
+                    self.request()
             finally:
                 self._drain_progress()  # leftovers of this round: read and dropped
                 self.progress = None
