@@ -211,13 +211,15 @@ def train_round(job: TrainJob) -> TrainResult:
         rows = _sample_rows(ids, job.answers, job.sample, seed=int(job.settings.get("seed", 0)))
         if len(rows) < len(ids):
             learner = _new_learner(job, [ids[r] for r in rows], [texts[r] for r in rows])
-            return _finish_round(learner, {}, job, start, rows=rows)
+            _sync(learner, {}, job.answers)
+            return _finish_round(learner, job, start, rows=rows)
         cached = (_new_learner(job, ids, texts), {})
     elif not whole_pool_held:
         cached = (_new_learner(job, *_load_pool(job.url)), {})
     learner, taught = cached
+    _sync(learner, taught, job.answers)
     _LEARNERS[job.url] = (learner, dict(job.answers))
-    return _finish_round(learner, taught, job, start)
+    return _finish_round(learner, job, start)
 
 
 def _sample_rows(ids: list[int], answers: dict[int, Any], size: int, *, seed: int) -> np.ndarray:
@@ -240,17 +242,20 @@ def _new_learner(job: TrainJob, ids: list[int], texts: list[str]) -> Any:
                          retrain_every=0, refit=settings.get("refit", "scratch"), seed=int(settings.get("seed", 0)))
 
 
-def _finish_round(learner: Any, taught: dict[int, Any], job: TrainJob, start: float, *,
-                  rows: np.ndarray | None = None) -> TrainResult:
-    """Sync the learner with the answers (``taught``: what it was taught before), retrain, rank, predict,
-    estimate. ``rows``: the pool rows of a sampled learner's texts; its probabilities are NaN elsewhere."""
-    settings = job.settings
-    gone = [i for i in taught if i not in job.answers]
+def _sync(learner: Any, taught: dict[int, Any], answers: dict[int, Any]) -> None:
+    """Teach the learner the answers (``taught``: what it was taught before): forget retracted, teach changed."""
+    gone = [i for i in taught if i not in answers]
     if gone:
         learner.forget(gone)
-    changed = [(i, v) for i, v in job.answers.items() if taught.get(i, object()) != v]
+    changed = [(i, v) for i, v in answers.items() if taught.get(i, object()) != v]
     if changed:
         learner.teach([i for i, _ in changed], [v for _, v in changed])
+
+
+def _finish_round(learner: Any, job: TrainJob, start: float, *, rows: np.ndarray | None = None) -> TrainResult:
+    """Retrain, predict, estimate and rank. ``rows``: the pool rows of a sampled learner's texts; its
+    probabilities are NaN elsewhere."""
+    settings = job.settings
     proba = None
     accuracy, metric = None, None
     if job.answers:
