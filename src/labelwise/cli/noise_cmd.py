@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from labelwise.data import load_corpus, write_jsonl
-    from labelwise.noise.clean import MIN_CONFIDENCE, cleaned_records
+    from labelwise.noise.clean import MIN_CONFIDENCE, cleaned_records, resolve_fix
     from labelwise.noise.issues import FILTERS
     from labelwise.noise.pipeline import check_labels
     from labelwise.noise.report import write_records, write_summary
@@ -114,14 +114,11 @@ def run(args: argparse.Namespace) -> int:
     write_records(check, args.out)
     write_summary(check, summary_dir)
     if args.cleaned is not None:
-        cleaned = cleaned_records(corpus, check, fix=args.fix, min_confidence=min_confidence)
+        applied = resolve_fix(corpus.label_matrix(), check.pred_probs, args.fix)  # what "auto" stands for here
+        cleaned = cleaned_records(corpus, check, fix=applied, min_confidence=min_confidence)
         write_jsonl(cleaned, args.cleaned)
         changed = sum("original_label" in r for r in cleaned)
-        fix = args.fix
-        if fix == "auto":
-            from labelwise.noise import resolve_fix
-
-            fix = f"auto: {resolve_fix(corpus.label_matrix(), check.pred_probs)}"
+        fix = f"auto: {applied}" if args.fix == "auto" else applied
         console.print(f"cleaned data ({fix}): {len(cleaned)} records, {changed} relabeled, "
                       f"{len(corpus) - len(cleaned)} dropped: {args.cleaned}")
     console.print(f"{check.summary['n_issues']} of {len(corpus)} labels flagged (model {check.model}); "
