@@ -117,10 +117,13 @@ def test_fused_e5_windows_long_texts_as_the_engine_does():
     assert sum(done) == len(texts)  # progress counts texts, not windows
     engine = E5().encode(texts, False)
     assert ((X * engine).sum(axis=1) > 0.999).all()
+    lengths = encoder.token_lengths(texts)
+    assert lengths[1] > 3 * 512 and 512 < lengths[3] <= 2 * 512  # every window's tokens
     encoder.long_texts = "truncate"  # the first 512 tokens only: a different vector for the long texts
     T = encoder.encode(texts)
     cos = (T * engine).sum(axis=1)
     assert cos[[0, 2]].min() > 0.999 and cos[[1, 3]].max() < 0.995, cos
+    assert encoder.token_lengths(texts)[[1, 3]].tolist() == [512, 512]
     with pytest.raises(ValueError, match="long_texts must be one of"):
         OnnxEncoder(long_texts="summarize")
     with pytest.raises(ValueError, match="pooling='mean'"):

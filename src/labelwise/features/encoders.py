@@ -130,10 +130,13 @@ class _TransformerEncoder:
         return (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
 
     def token_lengths(self, texts: Sequence[str]) -> np.ndarray:
-        """Number of tokens each text becomes (after truncation, specials included)."""
+        """Number of tokens the model reads for each text, specials included: after truncation, or summed over
+        its windows when ``long_texts="window"``."""
         self._ensure_loaded()
         encs = self._tokenizer.encode_batch([self.prefix + t for t in texts])
-        return np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
+        windowed = self.long_texts == "window"
+        return np.fromiter((len(e.ids) + (sum(len(w.ids) for w in e.overflowing) if windowed else 0)
+                            for e in encs), dtype=np.int64, count=len(encs))
 
     def _ensure_loaded(self) -> None:
         if self._tokenizer is None:
