@@ -92,8 +92,10 @@ def test_bad_input_gives_clear_errors(tmp_path, capsys):
     assert main(["check-labels", str(good), "--filter-by", "magic", "--quiet"]) == 2  # --quiet hides no error
     assert "--filter-by must be one of auto, low_self_confidence" in capsys.readouterr().err
 
-    with pytest.raises(SystemExit):
-        main(["check-labels", str(good), "--folds", "0"])
+    for bad_count in ("0", "two"):
+        with pytest.raises(SystemExit):
+            main(["check-labels", str(good), "--folds", bad_count])
+        assert "--folds: expected a whole number >= 1" in capsys.readouterr().err
 
 
 def test_multilabel_task(tmp_path, datasets_dir):

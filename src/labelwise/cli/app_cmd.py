@@ -9,6 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from labelwise.cli._args import whole_number
+
 TASK_CHOICES = ("multiclass", "multilabel", "ner")
 
 
@@ -17,16 +19,6 @@ def _label_list(value: str) -> list[str]:
     if not labels:
         raise argparse.ArgumentTypeError(f"expected comma-separated labels like pos,neg, got {value!r}")
     return labels
-
-
-def _count(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
-    return number
 
 
 def _descriptions(value: str | None, labels: list[str]) -> dict[str, str]:
@@ -61,7 +53,7 @@ def register(subparsers) -> None:
                         "language and task); NER: auto | crf")
     p.add_argument("--strategy", default="default", help="query strategy name (default: labelwise's default)")
     p.add_argument("--retrain-every", type=int, default=10, help="retrain after this many answers (default 10)")
-    p.add_argument("--first-round-sample", type=_count, default=5000,
+    p.add_argument("--first-round-sample", type=whole_number(0), default=5000,
                    help="on a larger pool, the first model round ranks a random sample of this many texts, then "
                         "the trainer ranks the whole pool (default 5000; 0: the whole pool from the start)")
     p.add_argument("--text-field", default=None)

@@ -7,15 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-        if number < 1:
-            raise ValueError
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    return number
+from labelwise.cli._args import whole_number
 
 
 def register(subparsers) -> None:
@@ -31,8 +23,8 @@ def register(subparsers) -> None:
                    help="'+'-joined <featurizer>-<estimator> components, featurizer tfidf|minilm|e5, estimator "
                         "lr|knn (e.g. tfidf-lr, minilm-lr, minilm-lr+minilm-knn+tfidf-lr), or 'ensemble' "
                         "(default: chosen by language). NER always uses a CRF.")
-    p.add_argument("--folds", type=_positive, default=5, help="cross-validation folds (default 5)")
-    p.add_argument("--repeats", type=_positive, default=1, help="repeated K-fold splits, averaged (default 1)")
+    p.add_argument("--folds", type=whole_number(1), default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--repeats", type=whole_number(1), default=1, help="repeated K-fold splits, averaged (default 1)")
     p.add_argument("--rounds", type=int, choices=[1, 2], default=None,
                    help="2: refit without the first round's issues (multiclass default from 2,000 records); 1: one pass")
     p.add_argument("--filter-by", default="auto",
