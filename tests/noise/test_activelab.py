@@ -59,3 +59,19 @@ def test_needs_enough_labeled_texts_and_known_ids():
     few = [a for a in annotations if a[0] in ("t0", "t1", "t2")]
     with pytest.raises(ValueError, match="at least 5 labeled"):
         rank_to_relabel(ids, ids, few, ["a", "b"], model="tfidf-lr", views={"tfidf": X})
+
+
+def test_e5_views_are_centered_as_check_labels_centers_them():
+    """An e5 view with one dominant direction is ranked on its centered rows (cosine k-NN sees the difference)."""
+    from labelwise.noise.pipeline import center_rows
+
+    ids, X, annotations = pool()
+    shifted = np.hstack([X / 10, np.full((len(X), 1), 5.0)])
+    texts = [f"text {i}" for i in ids]
+
+    def probs(model, views):
+        return rank_to_relabel(ids, texts, annotations, ["a", "b"], model=model, views=views, folds=4).pred_probs
+
+    as_e5 = probs("e5-knn", {"e5": shifted})
+    np.testing.assert_allclose(as_e5, probs("minilm-knn", {"minilm": center_rows(shifted)}))
+    assert not np.allclose(as_e5, probs("minilm-knn", {"minilm": shifted}))

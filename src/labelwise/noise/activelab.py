@@ -27,6 +27,7 @@ from labelwise.noise.oof import proba_for_all_classes, take_rows
 from labelwise.noise.pipeline import (
     MIN_TWO_ROUNDS,
     StageProgress,
+    centered_views,
     ensemble_out_of_fold_proba,
     featurize_views,
     model_factory,
@@ -109,6 +110,7 @@ def rank_to_relabel(
 
         pool = Corpus(ids=list(ids), texts=list(texts), task="multiclass", labels=None, label_set=list(label_set))
         given.update(featurize_views(pool, missing, featurizer_options, progress))
+    given = centered_views(given)  # as check_labels trains on them (e5 centered on the pool's mean vector)
     labeled_views = {f: take_rows(given[f], labeled) for f, _ in components}
     rounds = (2 if len(labeled) >= MIN_TWO_ROUNDS else 1) if rounds is None else rounds
     P = ensemble_out_of_fold_proba(labeled_views, components, y, n_classes=n_classes, folds=folds, rounds=rounds,

@@ -234,6 +234,12 @@ def center_rows(X: Any) -> np.ndarray:
     return centered / np.where(norms > 0, norms, 1.0)
 
 
+def centered_views(views: Mapping[str, Any]) -> dict[str, Any]:
+    """The views a multiclass check trains on: those named in ``CENTERED_VIEWS`` centered (:func:`center_rows`),
+    the others as given."""
+    return {name: center_rows(X) if name in CENTERED_VIEWS else X for name, X in views.items()}
+
+
 def _check_corpus(corpus: Corpus, folds: int) -> None:
     if not corpus.is_labeled:
         missing = sum(1 for label in (corpus.labels or [None] * len(corpus)) if label is None)
@@ -282,7 +288,7 @@ def check_labels(
                                        folds=folds, repeats=repeats, rounds=1, seed=seed, progress=progress)
         return _multilabel_result(corpus, spec, y, P)
     rounds = (2 if len(corpus) >= MIN_TWO_ROUNDS else 1) if rounds is None else rounds
-    given = {name: center_rows(X) if name in CENTERED_VIEWS else X for name, X in given.items()}
+    given = centered_views(given)
     P = ensemble_out_of_fold_proba(given, components, y, n_classes=n_classes, folds=folds, repeats=repeats,
                                    rounds=rounds, seed=seed, progress=progress)
     return multiclass_result(corpus, P, model=spec, filter_by=filter_by, hierarchy_sep=hierarchy_sep)
