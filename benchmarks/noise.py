@@ -13,7 +13,8 @@ Detection methods, all on the same noisy labels:
   multilingual-e5-small + LR, or char-n-gram TF-IDF + LR, which the earlier entries used; MiniLM is
   English-only), and cleanlab's best filter on those probabilities picked with hindsight;
 - naive: flag where the reference model's out-of-fold prediction differs from the label;
-- labelwise: ``labelwise.noise.check_labels`` defaults (the ensemble, two rounds, filter auto).
+- labelwise: ``labelwise.noise.check_labels`` defaults (the ensemble, two rounds, filter auto); --check-model
+  SPEC checks with another model spec instead (e.g. to compare a candidate ensemble on the same draws).
 Then test accuracy of the reference model trained on (a) noisy, (b) labelwise issues removed, (c) labelwise
 issues corrected by the suggestion, (c') the labels ``labelwise.noise.fix_labels`` gives with each fix of
 --fix (a comma-separated list; default ``auto``, the check-labels ``--cleaned`` default: correct confident
@@ -121,7 +122,8 @@ def accuracy(X, y, Xt, yt, n_classes: int, keep: np.ndarray | None = None, *, C:
 def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: int, *, seeds: int = 1,
                 first_seed: int = 0,
                 fixes: tuple[str, ...] = ("auto",), min_confidence: float = MIN_CONFIDENCE,
-                cjk_reference: str = "e5", downstream: tuple[str, ...] = ()) -> list[dict]:
+                cjk_reference: str = "e5", downstream: tuple[str, ...] = (),
+                check_model: str = "ensemble") -> list[dict]:
     train = load_corpus(DATASETS / name / "train.jsonl")
     test = load_corpus(DATASETS / name / "test.jsonl", labels=train.label_set)
     if len(train) > n:
@@ -131,7 +133,7 @@ def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: 
     ref_view = cjk_reference if cjk else "minilm"
     t0 = time.perf_counter()
     views, test_views = {}, {}
-    for view in dict.fromkeys([ref_view] + [f for f, _ in parse_model("ensemble", train.texts)]):
+    for view in dict.fromkeys([ref_view] + [f for f, _ in parse_model(check_model, train.texts)]):
         f = make_featurizer(view)
         views[view] = f.fit_transform(train.texts)
         if view == ref_view:
@@ -159,7 +161,7 @@ def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: 
             draws = []
             for seed in range(first_seed, first_seed + seeds):
                 draw = run_draw(name, train, X, Xt, y, yt, views, flip_dist, acc_clean, kind, rate, seed, folds,
-                                fixes=fixes, min_confidence=min_confidence, models=models,
+                                fixes=fixes, min_confidence=min_confidence, models=models, check_model=check_model,
                                 clean_downstream=clean_downstream)
                 draws.append(draw)
                 print(json.dumps(draw, ensure_ascii=False), flush=True)
@@ -171,7 +173,8 @@ def run_dataset(name: str, n: int, rates: list[float], kinds: list[str], folds: 
 
 def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.ndarray, acc_clean: float,
              kind: str, rate: float, seed: int, folds: int, *, fixes: tuple[str, ...], min_confidence: float,
-             models: dict | None = None, clean_downstream: dict | None = None) -> dict:
+             models: dict | None = None, clean_downstream: dict | None = None,
+             check_model: str = "ensemble") -> dict:
     """One noise draw of one setting: detection by every method, accuracy after each label version."""
     label_set, C = train.label_set, len(train.label_set)
     noisy, flip = inject(y, rate, kind, C, flip_dist,
@@ -187,7 +190,7 @@ def run_draw(name: str, train: Corpus, X, Xt, y, yt, views: dict, flip_dist: np.
     corpus = Corpus(ids=list(range(len(y))), texts=train.texts, labels=[label_set[k] for k in noisy],
                     label_set=label_set)
     t = time.perf_counter()
-    check = check_labels(corpus, views=views, folds=folds)
+    check = check_labels(corpus, model=check_model, views=views, folds=folds)
     t_lw = time.perf_counter() - t
     mask = check.is_issue
     det[f"labelwise ({check.model})"] = prf(mask, flip)
@@ -456,6 +459,9 @@ def main() -> int:
     ap.add_argument("--timing", default="online_shopping_10cats", help="dataset for the large check ('' = skip)")
     ap.add_argument("--ablation", action="store_true",
                     help="only the component ablation on the (English) --datasets, uniform flips at --rates")
+    ap.add_argument("--check-model", default="ensemble",
+                    help="labelwise's check model (check-labels --model; default: the per-language ensemble), "
+                         "to compare an alternative on the same draws")
     ap.add_argument("--timing-n", type=int, default=None,
                     help="time a seeded sample of this many texts instead of the whole train split (e.g. 19999: "
                          "the largest check that still uses the full ensemble)")
@@ -478,6 +484,7 @@ def main() -> int:
         rows += run_dataset(name, args.n, rates, args.kinds.split(","), args.folds, seeds=args.seeds,
                             first_seed=args.first_seed, fixes=fixes,
                             min_confidence=args.min_confidence, cjk_reference=args.cjk_reference,
+                            check_model=args.check_model,
                             downstream=tuple(m for m in args.downstream.split(",") if m))
     timing = time_large(args.timing, args.timing_n) if args.timing else None
     if args.json:
