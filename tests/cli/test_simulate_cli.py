@@ -231,3 +231,55 @@ def test_embedding_backend_choices_are_the_engines_of_both_embeddings():
     from labelwise.features.encoders import BACKENDS
 
     assert set(EMBEDDING_BACKENDS) == set(BACKENDS) | set(E5Featurizer.BACKENDS)
+
+
+def test_unusable_settings_are_usage_errors_before_any_work(tmp_path, datasets_dir, capsys):
+    """Settings that cannot fit the files give one clear line and exit 2, before featurizing; nothing written."""
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    _slice(datasets_dir / "trec6" / "train.jsonl", train, 120)
+    _slice(datasets_dir / "trec6" / "test.jsonl", test, 40)
+    out = tmp_path / "o"
+    common = ["simulate", "--train", str(train), "--test", str(test), "--model", "tfidf-lr", "--quiet"]
+    for extra, message in [(["--budget", "700"], "budget 700 is larger than the pool (120 texts)"),
+                           (["--initial", "100", "--budget", "60"], "budget >= initial; got initial 100"),
+                           (["--pool-size", "50", "--budget", "60"], "budget 60 is larger than the pool (50 texts)")]:
+        assert main([*common, *extra, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+    for option in ("--pool-size", "--seeds"):
+        with pytest.raises(SystemExit):
+            main([*common, option, "0"])
+        assert f"{option}: expected a whole number >= 1" in capsys.readouterr().err
+    one_class = tmp_path / "one.jsonl"
+    one_class.write_text("".join(json.dumps({"text": f"what is thing {i} ?", "label": "DESC"}) + "\n"
+                                 for i in range(30)))
+    assert main(["simulate", "--train", str(one_class), "--test", str(one_class), "--model", "tfidf-lr", "--initial",
+                 "10", "--batch", "10", "--budget", "20", "--out", str(out), "--quiet"]) == 2
+    assert "a single label ('DESC')" in capsys.readouterr().err
+    afile = tmp_path / "afile"
+    afile.write_text("keep")
+    assert main([*common, "--budget", "60", "--out", str(afile)]) == 2  # checked before the run, not after it
+    assert "exists and is not a directory" in capsys.readouterr().err
+    assert not out.exists() and afile.read_text() == "keep"
+
+
+def test_reports_are_replaced_as_a_set_and_readable_by_others(tmp_path, monkeypatch):
+    """A failure while rendering (here the plot) keeps the previous results.json / report.md untouched."""
+    import labelwise.simulate.report as report
+
+    results = {"task": "multiclass", "model": "m", "metric": "accuracy", "full_data_score": 0.9,
+               "curves": {"random": {"labels": [10, 20], "mean": [0.5, 0.6], "std": [0.0, 0.0]}},
+               "savings": {}, "seconds": {}, "settings": {"seeds": 1}}
+    out = report.write_report(results, tmp_path / "run")
+    assert {p.name for p in out.iterdir()} == {"results.json", "curves.png", "report.md"}
+    assert all(p.stat().st_mode & 0o777 == 0o644 for p in out.iterdir())
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken_plot(results, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "plot_curves", broken_plot)
+    changed = dict(results, model="other")
+    with pytest.raises(KeyboardInterrupt):
+        report.write_report(changed, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no new results.json beside an old report

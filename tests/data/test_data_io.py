@@ -1,4 +1,4 @@
-"""write_jsonl (atomic, numpy-aware) and round trips of random texts through every text format."""
+"""write_jsonl / write_atomic / atomic_path (atomic, numpy-aware) and round trips of random texts through every text format."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labelwise.data import DataError, load_corpus, write_jsonl
+from labelwise.data import DataError, atomic_path, load_corpus, write_atomic, write_jsonl
 
 # Any Unicode text a loader must keep exactly: non-blank after strip (blank texts are an error by design).
 texts = st.text(min_size=1, max_size=40).filter(lambda t: t.strip() and "\x00" not in t)  # NUL is refused
@@ -47,6 +47,29 @@ def test_write_jsonl_keeps_the_old_file_when_writing_fails(tmp_path):
     write_jsonl([{"new": True}], path)
     assert path.read_text() == '{"new": true}\n'
     assert path.stat().st_mode & 0o777 == 0o600  # the replaced file's mode is kept
+
+
+def test_write_atomic_replaces_whole_file_readable_by_others(tmp_path):
+    target = tmp_path / "out" / "x.md"
+    write_atomic(target, "old\n")
+    write_atomic(target, b"new\n")
+    assert target.read_text() == "new\n"
+    assert [p.name for p in target.parent.iterdir()] == ["x.md"]  # no temporary left over
+    assert target.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600: results are shared with a team
+
+
+def test_atomic_path_replaces_only_after_the_block_succeeds(tmp_path):
+    target = tmp_path / "plot.png"
+    target.write_bytes(b"old")
+    with pytest.raises(KeyboardInterrupt), atomic_path(target, suffix=".png") as tmp:
+        assert tmp.suffix == ".png" and tmp.parent == tmp_path
+        tmp.write_bytes(b"half")
+        raise KeyboardInterrupt
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["plot.png"]
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

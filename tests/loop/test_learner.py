@@ -106,6 +106,23 @@ def test_failed_save_keeps_the_previous_state(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["state"]
 
 
+def test_save_refuses_a_folder_with_other_files(tmp_path):
+    """save replaces its folder as a whole, so a folder holding the user's files is refused, untouched."""
+    learner = ActiveLearner(_corpus(), model="tfidf-lr", strategy="random", retrain_every=0)
+    learner.teach(["t0"], ["food"])
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("precious")
+    with pytest.raises(FileExistsError, match="not a labelwise state folder.*notes.txt"):
+        learner.save(folder)
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(FileExistsError, match="not a directory"):
+        learner.save(tmp_path / "afile")
+    (tmp_path / "empty").mkdir()
+    assert ActiveLearner.load(learner.save(tmp_path / "empty")).labeled_ids == ["t0"]
+
+
 def test_multilabel_loop():
     corpus = _corpus(task="multilabel")
     learner = ActiveLearner(corpus, model="tfidf-lr", strategy="random", retrain_every=10, seed=0)

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from labelwise.cli.main import main
-from labelwise.server.export import render, write_atomic
+from labelwise.server.export import render
 from labelwise.server.progress import fit_learning_curve, forecast, predict_score
 
 RECORDS = [
@@ -45,14 +45,6 @@ def test_label_studio_task_format():
     assert result == {"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": ["neg"]}}
     with pytest.raises(ValueError, match="unknown export format"):
         render(RECORDS, "xml", task="multiclass")
-
-
-def test_write_atomic_replaces_whole_file(tmp_path):
-    target = tmp_path / "out" / "x.jsonl"
-    write_atomic(target, "old\n")
-    write_atomic(target, "new\n")
-    assert target.read_text() == "new\n"
-    assert [p.name for p in target.parent.iterdir()] == ["x.jsonl"]  # no temporary left over
 
 
 def test_power_law_fit_recovers_known_curve():

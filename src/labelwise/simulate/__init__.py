@@ -3,6 +3,7 @@
 from labelwise.simulate.engine import (
     METRICS,
     Progress,
+    SettingsError,
     area_under_curve,
     baseline_reading,
     initial_rows,
@@ -15,6 +16,6 @@ from labelwise.simulate.engine import (
 from labelwise.simulate.report import markdown_report, plot_curves, write_report
 
 __all__ = [
-    "METRICS", "Progress", "area_under_curve", "baseline_reading", "initial_rows", "label_schedule", "markdown_report", "plot_curves",
+    "METRICS", "Progress", "SettingsError", "area_under_curve", "baseline_reading", "initial_rows", "label_schedule", "markdown_report", "plot_curves",
     "pool_rows", "savings_against_random", "score_predictions", "simulate", "write_report",
 ]

@@ -27,6 +27,11 @@ def score_predictions(task: str, y_true: np.ndarray, proba: np.ndarray) -> float
     return float(f1_score(y_true, (proba >= 0.5).astype(np.int8), average="micro", zero_division=0.0))
 
 
+class SettingsError(ValueError):
+    """A simulation's settings do not fit its data (budget beyond the pool, one class, …). Raised before any
+    featurizing or training, so a caller can report it as a usage error rather than a crash."""
+
+
 @dataclass
 class Progress:
     """Callbacks the engine reports to (the CLI turns them into a progress bar)."""
@@ -38,7 +43,8 @@ class Progress:
 def label_schedule(initial: int, batch: int, budget: int) -> list[int]:
     """Numbers of labels at which the model is scored: initial, initial + batch, …, budget."""
     if initial < 1 or batch < 1 or budget < initial:
-        raise ValueError(f"need initial >= 1, batch >= 1 and budget >= initial; got {initial}, {batch}, {budget}")
+        raise SettingsError(f"need initial >= 1, batch >= 1 and budget >= initial; got initial {initial}, batch "
+                            f"{batch}, budget {budget}")
     points = list(range(initial, budget, batch))
     if not points or points[-1] != budget:
         points.append(budget)
@@ -151,8 +157,11 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
     if pool_size is not None and pool_size < len(train):
         train = train.subset(pool_rows(len(train), pool_size))
     if budget > len(train):
-        raise ValueError(f"budget {budget} is larger than the pool ({len(train)} texts)")
+        raise SettingsError(f"budget {budget} is larger than the pool ({len(train)} texts)")
     schedule = label_schedule(initial, batch, budget)
+    if train.task == "multiclass" and len(label_set) < 2:
+        raise SettingsError(f"the train and test splits hold a single label ({label_set[0]!r}); a classifier needs "
+                            "at least two")
     spec = resolve_model(model, train.texts, train.task)
     if baseline_model is not None:
         resolve_model(baseline_model, train.texts, train.task)  # an unknown name fails before the long run

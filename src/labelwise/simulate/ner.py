@@ -22,7 +22,13 @@ import numpy as np
 from labelwise.data import Corpus
 from labelwise.data.ner import bio_to_spans, entity_types
 from labelwise.simulate import engine
-from labelwise.simulate.engine import Progress, area_under_curve, label_schedule, savings_against_random
+from labelwise.simulate.engine import (
+    Progress,
+    SettingsError,
+    area_under_curve,
+    label_schedule,
+    savings_against_random,
+)
 from labelwise.strategies.ner import NAMES, count_unseen_entities, pad_marginals, score_ner
 from labelwise.strategies.selection import select
 
@@ -134,7 +140,7 @@ def simulate_ner(
                                   resolve_amount(budget, N, name="budget"))
     budget_n = schedule[-1]
     if budget_n > N:
-        raise ValueError(f"budget {budget_n} is larger than the pool ({N} sentences)")
+        raise SettingsError(f"budget {budget_n} is larger than the pool ({N} sentences)")
 
     types = sorted(set(train.label_set) | set(test.label_set)
                    | set(entity_types(train.labels)) | set(entity_types(test.labels)))  # type: ignore[arg-type]

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from labelwise.data.io import atomic_path
 
 
 def plot_curves(results: dict, path: Path) -> None:
@@ -54,14 +44,11 @@ def plot_curves(results: dict, path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp)
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -144,10 +131,15 @@ def markdown_report(results: dict, *, max_rows: int = 12) -> str:
 
 
 def write_report(results: dict, out_dir: str | os.PathLike) -> Path:
-    """Write results.json, curves.png and report.md into ``out_dir`` (each file replaced atomically)."""
+    """Write results.json, curves.png and report.md into ``out_dir`` as a set: all three are rendered to
+    temporary files first and replace the old ones only when every one of them is complete, so a failure or
+    Ctrl-C while rendering leaves the previous set untouched (never a new results.json beside an old report)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False).encode("utf-8"))
-    plot_curves(results, out / "curves.png")
-    _atomic_write(out / "report.md", markdown_report(results).encode("utf-8"))
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a directory")
+    with (atomic_path(out / "results.json") as results_tmp, atomic_path(out / "curves.png", suffix=".png") as plot_tmp,
+          atomic_path(out / "report.md") as report_tmp):
+        results_tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+        plot_curves(results, plot_tmp)
+        report_tmp.write_text(markdown_report(results), encoding="utf-8")
     return out
