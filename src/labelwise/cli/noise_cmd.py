@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from labelwise.cli._args import whole_number
+from labelwise.cli._args import output_problem, whole_number
 
 
 def register(subparsers) -> None:
@@ -18,12 +18,14 @@ def register(subparsers) -> None:
                     "first ({id, text, label, suggested_label, quality, is_issue}) and a summary (noise rate "
                     "per class, most confused pairs, matrix plot).")
     p.add_argument("file", type=Path, help="labeled data (JSONL, CSV, TSV or Parquet)")
-    p.add_argument("--task", default="multiclass", choices=["multiclass", "multilabel", "ner"])
+    p.add_argument("--task", default="multiclass", choices=["multiclass", "multilabel", "ner"],
+                   help="multiclass: one label per record (default); multilabel: a list of labels; ner: tokens "
+                        "with BIO tags")
     p.add_argument("--model", default="ensemble",
                    help="'+'-joined <featurizer>-<estimator> components, featurizer tfidf|minilm|e5|e5-tfidf, "
                         "estimator lr|sgd|knn (e.g. tfidf-lr, minilm-lr, minilm-lr+minilm-knn+tfidf-lr), or "
                         "'ensemble' (default: chosen by language and size). NER always uses a CRF.")
-    p.add_argument("--folds", type=whole_number(1), default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--folds", type=whole_number(2), default=5, help="cross-validation folds (default 5)")
     p.add_argument("--repeats", type=whole_number(1), default=1, help="repeated K-fold splits, averaged (default 1)")
     p.add_argument("--rounds", type=int, choices=[1, 2], default=None,
                    help="2: refit without the first round's issues (multiclass default from 2,000 records); 1: one pass")
@@ -34,9 +36,11 @@ def register(subparsers) -> None:
                    help="separator of two-level labels like sports/football (default '/'; '' for flat labels)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--text-field", default=None, help="default: text (ner: tokens)")
-    p.add_argument("--label-field", default=None, help="default: label (multiclass) / labels (multilabel)")
-    p.add_argument("--id-field", default="id", help="record id field (default id; else the record number)")
-    p.add_argument("--out", type=Path, default=Path("label_issues.jsonl"), help="ranked records (JSON Lines)")
+    p.add_argument("--label-field", default=None,
+                   help="default: label (multiclass); labels, else label (multilabel); tags (ner)")
+    p.add_argument("--id-field", default="id", help="record id field (default id; without it the 0-based line number, or row number in CSV)")
+    p.add_argument("--out", type=Path, default=Path("label_issues.jsonl"),
+                   help="ranked records, JSON Lines (default label_issues.jsonl)")
     p.add_argument("--summary", type=Path, default=None,
                    help="summary directory (default: <out stem>_summary next to --out)")
     p.add_argument("--cleaned", type=Path, default=None,
@@ -56,7 +60,7 @@ def register(subparsers) -> None:
     p.add_argument("--min-confidence", type=float, default=None,
                    help="for --fix confident, confident-keep and auto: the suggestion's out-of-fold probability needed to relabel "
                         "(default labelwise.noise.clean.MIN_CONFIDENCE)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no closing summary line (errors still show)")
     p.set_defaults(handler=run)
 
 
@@ -81,10 +85,18 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= min_confidence <= 1.0:
         print("labelwise check-labels: error: --min-confidence must be in [0, 1]", file=sys.stderr)
         return 2
+    summary_dir = args.summary or args.out.with_name(f"{args.out.stem}_summary")
+    outputs = [("--out", args.out, "file"), ("--summary", summary_dir, "directory")]
+    if args.cleaned is not None:
+        outputs.append(("--cleaned", args.cleaned, "file"))
+    for option, path, kind in outputs:
+        problem = output_problem(path, kind=kind)
+        if problem:
+            print(f"labelwise check-labels: error: {option} {path} {problem}", file=sys.stderr)
+            return 2
     started = time.perf_counter()
     corpus = load_corpus(args.file, task=args.task, text_field=args.text_field, label_field=args.label_field,
                          id_field=args.id_field, require_labels=True)
-    summary_dir = args.summary or args.out.with_name(f"{args.out.stem}_summary")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=args.quiet, transient=False) as bar:
         tasks: dict[str, int] = {}
@@ -101,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                                  hierarchy_sep=args.hierarchy_sep or None, progress=progress)
         except ValueError as err:
             bar.stop()
-            print(f"labelwise check-labels: error: {err}", file=sys.stderr)
+            print(f"labelwise check-labels: error: {args.file}: {err}", file=sys.stderr)
             return 2
     write_records(check, args.out)
     write_summary(check, summary_dir)

