@@ -75,7 +75,7 @@ def test_blank_lines_are_skipped_but_lines_stay_physical(tmp_path):
     err = error_of(path)
     assert_located(err, path, 6, "empty text", "text")
     corpus = load_corpus(write(tmp_path / "b.jsonl", '\n{"text": "one"}\n   \n{"text": "two"}\n'))
-    assert corpus.ids == [0, 1]  # record numbers, not line numbers
+    assert corpus.ids == [1, 3]  # 0-based line numbers (the contract's), so an id points at its line
     assert corpus.labels is None and corpus.label_set == []
 
 

@@ -38,7 +38,8 @@ class DataError(ValueError):
 class Corpus:
     """Texts with stable ids and (optionally) labels.
 
-    - ``ids``: one per record, unique; str or int (records without an id get their 0-based record number).
+    - ``ids``: one per record, unique; str or int (records without an id get their 0-based line number in JSON
+      Lines, else their record number).
     - ``texts``: the raw texts (for NER: tokens joined by spaces, or characters joined for Chinese).
     - ``labels``: per record, a str (multiclass), a list[str] (multilabel), a list[str] of BIO tags (ner),
       or None where unlabeled; ``labels`` itself is None for a fully unlabeled corpus.

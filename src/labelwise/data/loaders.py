@@ -10,7 +10,9 @@ Rules worth knowing (also in :func:`load_corpus`'s docstring):
 
 - ids: every record has an ``id`` or none has one (a mix is an error, because a generated number could
   silently collide with a given id). Given ids are kept as they are (str or int; ``1`` and ``"1"`` count as
-  the same id). Without ids, the id is the 0-based record number (blank lines are not records).
+  the same id). Without ids, the id is the 0-based line number in JSON Lines (blank lines count, so the id
+  points at the record's line) and the 0-based record number in CSV/TSV (a record may span lines), Parquet
+  and DataFrames.
 - unlabeled records (label field absent or null; an empty CSV cell) get the label ``None``, unless
   ``require_labels=True``. For multilabel, ``[]`` is a valid label: "none of the labels".
 - labels are strings; integer labels are converted with ``str`` (so declared ``labels=[0, 1]`` works).
@@ -254,6 +256,8 @@ def register_task_parser(task: str, parser: TaskParser) -> None:
 class _Loc:
     line: int | None = None
     row: int | None = None
+    #: the id a record without one gets, when not its record number (JSON Lines: the 0-based line number)
+    default_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -334,7 +338,7 @@ def _jsonl_records(path: Path, name: str, max_bytes: int) -> Iterator[_Item]:
                 yield _Loc(line=lineno), _Problem(f"expected a JSON object {{...}} per line, got "
                                                   f"{'a list' if isinstance(record, list) else _type_name(record)}")
                 continue
-            yield _Loc(line=lineno), record
+            yield _Loc(line=lineno, default_id=lineno - 1), record
 
 
 class _LineFeeder:
@@ -593,7 +597,8 @@ def load_corpus(
     an error. Without it, ``label_set`` is the sorted labels seen.
 
     ids: every record has ``id_field`` or none has (mixing is an error); given ids are kept as they are (str or
-    int, ``1`` and ``"1"`` clash); else the id is the 0-based record number (blank lines do not count).
+    int, ``1`` and ``"1"`` clash); else the id is the 0-based line number (JSON Lines; blank lines count) or
+    record number (CSV/TSV, Parquet, DataFrame, records).
 
     Raises :class:`DataError` (with ``.source``, ``.line`` or ``.row``, ``.field``, ``.reason`` and
     ``.problems``, the list of all problems found) for any bad record, duplicate id, record larger than
@@ -683,7 +688,7 @@ def load_corpus(
                 continue
             record_id = raw_id
         else:
-            record_id = number
+            record_id = number if loc.default_id is None else loc.default_id
         key = str(record_id)
         if key in seen_ids:
             problem(loc, f"duplicate id {record_id!r} (first on {describe(seen_ids[key])})", opts.id_field)
