@@ -348,6 +348,10 @@ def test_csv_unterminated_quote(tmp_path):
 def test_csv_text_after_a_closing_quote(tmp_path):
     path = write(tmp_path / "a.csv", 'text,label\n"quoted"tail,a\n')
     assert_located(error_of(path), path, 2, "bad CSV quoting: ',' expected after '\"'")
+    tsv = write(tmp_path / "a.tsv", 'text\tlabel\n"Great" movie\tpos\n')
+    assert "quote the whole field and double the quotes inside" in str(error_of(tsv))  # how to fix it
+    fixed = write(tmp_path / "b.tsv", 'text\tlabel\n"""Great"" movie"\tpos\n')
+    assert load_corpus(fixed).texts == ['"Great" movie']
 
 
 def test_csv_wrong_number_of_fields(tmp_path):

@@ -404,6 +404,10 @@ def _csv_records(path: Path, name: str, delimiter: str, opts: ParseOptions, max_
                     what = str(err)
                     if "new-line character seen in unquoted field" in what:
                         what = "a carriage return (\\r) inside an unquoted field; quote the field"
+                    elif "expected after" in what:
+                        what += ("; a field starting with '\"' is read as quoted, so its closing quote must end "
+                                 "the field: quote the whole field and double the quotes inside, e.g. "
+                                 "\"\"\"Great\"\" movie\"")
                     reason = f"bad CSV quoting: {what}{span}"
                 yield _Loc(line=start), _Problem(reason)
                 seen_bytes, seen_problems = feeder.bytes, len(feeder.problems)
