@@ -87,6 +87,27 @@ def test_flipped_points_in_separated_clusters_are_found(filter_by):
     assert set(np.flatnonzero(find_label_issues(y, P, filter_by=filter_by))) == flipped
 
 
+def test_filters_run_in_this_process_so_a_daemon_worker_can_check(monkeypatch):
+    """The app checks labels in a daemon process, which may not start children: cleanlab's default forks a pool
+    for "both" and "prune_by_noise_rate" on a machine with several cores ("daemonic processes are not allowed to
+    have children"). Every filter must work with the pool unavailable."""
+    import multiprocessing
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(multiprocessing, "Pool", no_pool)
+    monkeypatch.setattr(multiprocessing, "cpu_count", lambda: 4)
+    X, y, flipped = two_clusters()
+    y3 = np.where(np.arange(len(y)) % 7 == 0, 2, y)  # three classes, so cleanlab has classes to spread over workers
+    P = out_of_fold_proba(X, y3, model_factory=lambda: LogisticRegression(), folds=5)
+    for filter_by in ("both", "prune_by_noise_rate", "low_self_confidence"):
+        assert find_label_issues(y3, P, filter_by=filter_by).shape == (len(y3),)
+    Y = np.eye(3, dtype=int)[y3]
+    assert find_multilabel_issues(Y, P).shape == (len(y3),)
+    assert isinstance(find_token_label_issues([[0, 1], [1, 0, 2]], [P[:2], P[2:5]]), list)
+
+
 def test_multilabel_flip_is_found():
     rng = np.random.default_rng(1)
     n = 90

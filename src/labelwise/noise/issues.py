@@ -12,6 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: cleanlab's filters run in this process: its default forks a multiprocessing pool for "both" and
+#: "prune_by_noise_rate", which fails inside a daemon process (the app's trainer) and can deadlock when forked
+#: from a threaded one; on the two cores labelwise targets the pool gains nothing measurable.
+CLEANLAB_JOBS = 1
+
 #: cleanlab's filters (``cleanlab.filter.find_label_issues``)
 CLEANLAB_FILTERS: tuple[str, ...] = (
     "low_self_confidence",
@@ -126,7 +131,7 @@ def find_label_issues(
     from cleanlab.filter import find_label_issues as _find
 
     chosen = resolve_filter(labels, pred_probs, filter_by)
-    return np.asarray(_find(labels, pred_probs, filter_by=chosen), dtype=bool)
+    return np.asarray(_find(labels, pred_probs, filter_by=chosen, n_jobs=CLEANLAB_JOBS), dtype=bool)
 
 
 @dataclass
@@ -213,7 +218,7 @@ def find_multilabel_issues(
 
     pred_probs = np.asarray(pred_probs, dtype=np.float64)
     lists = _multilabel_lists(labels, pred_probs.shape[1])
-    return np.asarray(_find(lists, pred_probs, filter_by=filter_by), dtype=bool)
+    return np.asarray(_find(lists, pred_probs, filter_by=filter_by, n_jobs=CLEANLAB_JOBS), dtype=bool)
 
 
 def multilabel_flag_summary(
@@ -329,7 +334,7 @@ def find_token_label_issues(
     from cleanlab.token_classification.filter import find_label_issues as _find
 
     labels_l, probs_l = _token_inputs(labels, pred_probs)
-    return [(int(s), int(t)) for s, t in _find(labels_l, probs_l)]
+    return [(int(s), int(t)) for s, t in _find(labels_l, probs_l, n_jobs=CLEANLAB_JOBS)]
 
 
 def _token_inputs(
