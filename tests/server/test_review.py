@@ -77,9 +77,36 @@ def test_wrong_label_ranked_first_then_changed_with_history(project):
     assert export["r8"] == "pos" and len(export) == 30
     again = client.post(f"/api/review/{first['id']}", json={"decision": "keep"})
     assert again.status_code == 409 and "already decided" in again.json()["detail"]
-    # the reviewer's undo restores the original answer (the change was an answer of hers)
+    # the reviewer's undo restores the original answer (the change was an answer of hers) and reopens the entry
     assert client.post("/api/undo").json()["item"]["key"] == "r8"
     assert project.current_labels()[entry["item_id"]] == "neg"
+    reopened = client.get(f"/api/review/{first['id']}").json()["entry"]
+    assert (reopened["decision"], reopened["reviewer"], reopened["new_label_id"]) == (None, None, None)
+    assert first["id"] in [e["id"] for e in client.get("/api/review/queue").json()["entries"]]
+    assert client.get("/api/review").json()["pending"] == status["pending"]
+    kept = client.post(f"/api/review/{first['id']}", json={"decision": "keep"})
+    assert kept.status_code == 200 and kept.json()["entry"]["decision"] == "keep"
+
+
+def test_undoing_a_review_change_keeps_a_newer_answer_of_the_reviewed_annotator(project):
+    """The reviewed annotator answers the text again after the change; the reviewer's undo then retracts the change
+    and leaves that newer answer current (restoring the old one too broke the one-current-answer rule: a 500)."""
+    app = create_app(project)
+    client = logged_in(app, "rita")
+    run_check(client, app)
+    first = client.get("/api/review/queue").json()["entries"][0]
+    assert client.post(f"/api/review/{first['id']}", json={"decision": "change", "value": "pos"}).status_code == 200
+    importer = project.annotator_id("import")
+    project.submit(importer, first["item_id"], "neg")
+    undone = client.post("/api/undo")
+    assert undone.status_code == 200, undone.text
+    history = client.get(f"/api/review/{first['id']}").json()["entry"]["history"]
+    assert [(h["annotator"], h["answer"], h["is_current"]) for h in history] == [
+        ("import", "neg", False), ("rita", "pos", False), ("import", "neg", True)]
+    assert project.current_labels()[first["item_id"]] == "neg"
+    # reopened, but the answer it was about is no longer the one in use: deciding says so
+    stale = client.post(f"/api/review/{first['id']}", json={"decision": "keep"})
+    assert stale.status_code == 409 and "changed since the check ran" in stale.json()["detail"]
 
 
 def test_keep_is_recorded_and_not_asked_again(project):

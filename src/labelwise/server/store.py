@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelwise.data import Corpus, DataError
 from labelwise.server import db
-from labelwise.server.tables import Annotator, Item, Label, Lease, ModelRun, Project, Skip
+from labelwise.server.tables import Annotator, Item, Label, Lease, ModelRun, Project, Review, Skip
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "model": "auto",
@@ -408,9 +408,17 @@ class Store:
                     last.is_current = False
                     last.retracted_at = now
                     s.flush()
-                    # usually one; a review change supersedes the reviewed answer and the reviewer's own
+                    # usually one; a review change supersedes the reviewed answer and the reviewer's own. An
+                    # annotator who answered the text again since keeps that newer answer.
                     for previous in s.scalars(select(Label).where(Label.superseded_by == last.id)).all():
-                        previous.is_current = True
+                        newer = s.scalar(select(Label.id).where(Label.item_id == previous.item_id,
+                                                                Label.annotator_id == previous.annotator_id,
+                                                                Label.is_current).limit(1))
+                        if newer is None:
+                            previous.is_current = True
+                    # a retracted review change reopens its review entry (pending again, decidable again)
+                    s.execute(update(Review).where(Review.new_label_id == last.id).values(
+                        decision=None, reviewer_id=None, decided_at=None, new_label_id=None))
                 holder = s.get(Lease, item_id)
                 if holder is not None and holder.annotator_id != annotator_id and holder.expires_at > now:
                     lease_it = False  # someone else took the text meanwhile: the undo still stands
