@@ -64,7 +64,20 @@ def test_kmeans_cold_start_minibatch_sparse_and_edges():
     picks = kmeans_cold_start(sp.csr_matrix(X), 3, seed=0, minibatch_above=5)  # MiniBatchKMeans path
     assert sorted(set(picks.tolist()) & {0, 5}) == [0, 5] and len(set(picks.tolist())) == 3
     assert kmeans_cold_start(X, 0).shape == (0,)
-    np.testing.assert_array_equal(kmeans_cold_start(X, 50), np.arange(10))
+    whole = kmeans_cold_start(X, 50)
+    assert sorted(whole.tolist()) == list(range(10))
+
+
+def test_kmeans_cold_start_orders_a_pool_it_returns_whole():
+    """Asked for at least the pool, every text comes back typical first and spread out (not in file order): the
+    first three cover the three blobs."""
+    X = blobs()[::-1].copy()  # file order would now start in the 2-point blob
+    whole = kmeans_cold_start(X, 10)
+    assert sorted(whole.tolist()) == list(range(10))
+    blob_of = np.array([2] * 2 + [1] * 3 + [0] * 5)  # reversed blobs()
+    assert set(blob_of[whole[:3]].tolist()) == {0, 1, 2}
+    assert blob_of[whole[0]] == 0  # the big blob holds the text nearest the mean
+    np.testing.assert_array_equal(whole, kmeans_cold_start(sp.csr_matrix(X), 12))
 
 
 def test_kmeans_cold_start_fills_up_when_duplicates_leave_too_few_clusters():

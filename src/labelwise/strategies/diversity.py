@@ -125,7 +125,9 @@ def kmeans_cold_start(
 
     Representatives are returned for the largest clusters first. Pools larger than ``minibatch_above`` use
     ``MiniBatchKMeans``; if a cluster ends up empty (possible there) or duplicates leave fewer clusters, the
-    remaining places are filled by :func:`coreset` from the representatives already chosen.
+    remaining places are filled by :func:`coreset` from the representatives already chosen. When ``n`` covers the
+    whole pool every text is returned, still in a useful order (an app asking for a 100-text queue from a smaller
+    pool labels its prefix first): the text nearest the pool's mean, then farthest-first (:func:`coreset`).
     Shapes: ``X`` (N, d) dense or sparse -> (min(n, N),) int64.
 
     Papers: Zhu, Wang, Yao & Tsou 2008, "Active learning with sampling by uncertainty and density for word
@@ -137,9 +139,9 @@ def kmeans_cold_start(
     n = min(as_count(n, name="kmeans_cold_start"), N)
     if n <= 0:
         return np.empty(0, dtype=np.int64)
-    if n == N:
-        return np.arange(N, dtype=np.int64)
     rng = as_rng(seed)
+    if n == N:
+        return _typical_then_spread(M)
     if minibatch_above < N:
         km = MiniBatchKMeans(n_clusters=n, random_state=_sklearn_seed(rng), n_init=3, batch_size=4096)
     else:
@@ -169,6 +171,18 @@ def kmeans_cold_start(
         extra = rest[coreset(M[rest], M[reps], n - reps.shape[0], seed=rng)]
         reps = np.concatenate([reps, extra])
     return reps.astype(np.int64, copy=False)
+
+
+def _typical_then_spread(M: np.ndarray | sp.spmatrix) -> np.ndarray:
+    """Every row of ``M``: the one nearest the mean first, then greedy k-center order from it."""
+    N = M.shape[0]
+    mean = np.asarray(M.mean(axis=0)).reshape(1, -1)
+    first = int(np.argmin(euclidean_distances(M, mean, squared=True)[:, 0]))
+    rest = np.delete(np.arange(N), first)
+    if rest.shape[0] == 0:
+        return np.array([first], dtype=np.int64)
+    order = rest[coreset(M[rest], M[[first]], rest.shape[0], seed=0)]
+    return np.concatenate([[first], order]).astype(np.int64, copy=False)
 
 
 def representatives_and_top(
