@@ -73,6 +73,35 @@ def test_failing_training_is_recorded_and_queue_keeps_serving(demo_store, monkey
         trainer.stop()
 
 
+def test_a_round_failing_after_training_leaves_the_trainer_running(demo_store, monkeypatch):
+    """A database error while storing a round (not in training) is reported and the next answers still retrain."""
+    store, gold = demo_store
+    real = store.set_ranking
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("database went away")
+        return real(*args, **kwargs)
+
+    trainer = Trainer(store, mode="thread", retrain_every=1).start()
+    try:
+        assert trainer.wait_idle(60)  # the first ranking, before any answer
+        rounds = trainer.rounds
+        monkeypatch.setattr(store, "set_ranking", flaky)
+        a, _ = store.add_annotator("alice")
+        item = store.next_item(a)
+        item = store.submit(a, item["id"], gold[item["key"]], next_item=True)["next"]
+        assert trainer.wait_idle(60)
+        assert "database went away" in trainer.last_error
+        store.submit(a, item["id"], gold[item["key"]])
+        assert trainer.wait_idle(60)
+        assert calls["n"] == 2 and trainer.last_error is None and trainer.rounds == rounds + 1
+    finally:
+        trainer.stop()
+
+
 def test_wait_idle_never_returns_before_the_round_for_the_last_answers(demo_store, monkeypatch):
     """After wait_idle the latest round has seen every answer given before it: answers given one at a time
     (each waited for), and answers given in bursts while rounds run (retraining after each answer)."""
@@ -237,3 +266,26 @@ def test_a_large_pool_is_first_ranked_on_a_sample_then_as_a_whole(tmp_path):
     finally:
         trainer.stop()
         store.close()
+
+
+def test_quality_estimate_survives_a_class_answered_once():
+    """Twenty answers of two easy classes and one of a third: the estimate is the cross-validated accuracy on
+    the two (the single answer only trains), not None until the rare class gets a second answer."""
+    from labelwise.data import Corpus
+    from labelwise.loop import ActiveLearner
+
+    words = {"pos": "great lovely superb", "neg": "awful dreadful lousy", "meh": "fine okay average"}
+    texts = [f"{words['pos' if i % 2 == 0 else 'neg']} film number {i}" for i in range(20)] + [words["meh"]]
+    labels = ["pos" if i % 2 == 0 else "neg" for i in range(20)] + ["meh"]
+    corpus = Corpus(ids=list(range(21)), texts=texts, task="multiclass", labels=None,
+                    label_set=["pos", "neg", "meh"])
+    learner = ActiveLearner(corpus, model="tfidf-lr", retrain_every=100)
+    learner.teach(list(range(21)), labels)
+    accuracy, metric = trainer_mod.estimate_quality(learner)
+    assert metric == "accuracy" and accuracy == pytest.approx(1.0)
+    learner.teach([0], ["meh"])  # now "pos" has 9 and "meh" 2: every class can be scored
+    accuracy, _ = trainer_mod.estimate_quality(learner)
+    assert accuracy is not None and 0.8 <= accuracy < 1.0
+    only_singletons = ActiveLearner(corpus, model="tfidf-lr", retrain_every=100)
+    only_singletons.teach(list(range(10)), ["pos"] * 10)
+    assert trainer_mod.estimate_quality(only_singletons) == (None, "accuracy")

@@ -153,19 +153,17 @@ def _load_pool(url: str) -> tuple[list[int], list[str]]:
 
 def estimate_quality(learner: Any, *, folds: int = 5, seed: int = 0) -> tuple[float | None, str]:
     """Cross-validated score of the learner's model family on its labels so far: accuracy (multiclass) or
-    micro-F1 (multilabel). None while there are too few labels (under 10, or a class with fewer than 2)."""
-    from labelwise import loop
-
-    task = learner.corpus.task
-    metric = "accuracy" if task == "multiclass" else "micro_f1"
-    if hasattr(loop, "estimate_quality"):  # the core's own estimate, when it offers one
-        return loop.estimate_quality(learner, folds=folds, seed=seed), metric
+    micro-F1 (multilabel). None while there are too few labels (under 10, fewer than 2 classes, or no class
+    with 2 labels). A class answered once cannot be both trained on and tested: its text joins every training
+    fold and is never scored, so one rare answer does not blank the estimate."""
     from sklearn.metrics import f1_score
     from sklearn.model_selection import KFold, StratifiedKFold
 
     from labelwise.data import encode_labels
     from labelwise.models import LinearModel
 
+    task = learner.corpus.task
+    metric = "accuracy" if task == "multiclass" else "micro_f1"
     answers = learner.answers()
     if len(answers) < 10:
         return None, metric
@@ -173,11 +171,14 @@ def estimate_quality(learner: Any, *, folds: int = 5, seed: int = 0) -> tuple[fl
     y = encode_labels(list(answers.values()), learner.corpus.label_set, task)
     if task == "multiclass":
         counts = np.bincount(y, minlength=len(learner.corpus.label_set))
-        present = counts[counts > 0]
-        if len(present) < 2 or present.min() < 2:
+        scored = np.flatnonzero(counts[y] >= 2)  # rows of classes with at least 2 answers
+        always_train = np.flatnonzero(counts[y] == 1)
+        if np.count_nonzero(counts) < 2 or len(scored) == 0:
             return None, metric
-        splitter = StratifiedKFold(n_splits=int(min(folds, present.min())), shuffle=True, random_state=seed)
-        splits = splitter.split(positions, y)
+        smallest = int(counts[counts >= 2].min())
+        splitter = StratifiedKFold(n_splits=min(folds, smallest), shuffle=True, random_state=seed)
+        splits = [(np.concatenate([scored[train], always_train]), scored[test])
+                  for train, test in splitter.split(scored, y[scored])]
     else:
         splits = KFold(n_splits=min(folds, len(answers) // 2), shuffle=True, random_state=seed).split(positions)
     X = learner.features[positions]
@@ -396,36 +397,43 @@ class Trainer:
                 if self._stopping:
                     break
                 self._wanted, self._pending, self.running = False, 0, True
-            store = self.store
-            answers = store.current_labels()
-            settings = dict(store.project.settings)
-            sample = int(settings.get("first_round_sample") or 0)
-            sample = sample if not self._sampled and store.project.task != "ner" and store.n_items > sample else 0
-            self._sampled = True
-            job = TrainJob(url=store.url, task=store.project.task, label_set=store.project.labels,
-                           settings=settings, answers=answers, n_items=store.n_items, sample=sample)
             try:
-                result = self._run(job)
-            except Exception as err:  # keep serving; the queue stays as it was
+                self._round()
+            except Exception as err:  # never let one round end the thread: later answers still need rounds
                 self.last_error = "".join(traceback.format_exception_only(type(err), err)).strip()
-                log.warning("retraining failed: %s", self.last_error)
-                log.debug("%s", traceback.format_exc())
-                try:
-                    store.record_run(n_labels=len(answers), accuracy=None, metric=None, seconds=0.0,
-                                     ranking=None, error=self.last_error)
-                except Exception:  # pragma: no cover - the database itself is gone
-                    log.exception("could not record the failed run")
-            else:
-                self.last_error = None
-                run_id = store.record_run(n_labels=result.n_labels, accuracy=result.accuracy,
-                                          metric=result.metric, seconds=result.seconds, ranking=result.ranking)
-                store.set_ranking(result.ranking, result.proba, version=run_id, n_labels=result.n_labels)
-                self.rounds += 1
-                if job.sample and result.n_ranked < job.n_items:  # it ranked a sample: now the whole pool
-                    self.request()
+                log.exception("retraining round failed outside training")
             finally:
                 self._drain_progress()  # leftovers of this round: read and dropped
                 self.progress = None
                 with self._schedule:
                     self.running = False
                     self._schedule.notify_all()
+
+    def _round(self) -> None:
+        store = self.store
+        answers = store.current_labels()
+        settings = dict(store.project.settings)
+        sample = int(settings.get("first_round_sample") or 0)
+        sample = sample if not self._sampled and store.project.task != "ner" and store.n_items > sample else 0
+        self._sampled = True
+        job = TrainJob(url=store.url, task=store.project.task, label_set=store.project.labels,
+                       settings=settings, answers=answers, n_items=store.n_items, sample=sample)
+        try:
+            result = self._run(job)
+        except Exception as err:  # keep serving; the queue stays as it was
+            self.last_error = "".join(traceback.format_exception_only(type(err), err)).strip()
+            log.warning("retraining failed: %s", self.last_error)
+            log.debug("%s", traceback.format_exc())
+            try:
+                store.record_run(n_labels=len(answers), accuracy=None, metric=None, seconds=0.0,
+                                 ranking=None, error=self.last_error)
+            except Exception:  # pragma: no cover - the database itself is gone
+                log.exception("could not record the failed run")
+            return
+        self.last_error = None
+        run_id = store.record_run(n_labels=result.n_labels, accuracy=result.accuracy,
+                                  metric=result.metric, seconds=result.seconds, ranking=result.ranking)
+        store.set_ranking(result.ranking, result.proba, version=run_id, n_labels=result.n_labels)
+        self.rounds += 1
+        if job.sample and result.n_ranked < job.n_items:  # it ranked a sample: now the whole pool
+            self.request()
