@@ -136,6 +136,18 @@ def test_change_defaults_to_the_suggestion_and_validates(project):
     assert ok.status_code == 200 and project.current_labels()[first["item_id"]] == "pos"
 
 
+def test_a_change_to_the_same_label_counts_as_keeping_it(project):
+    app = create_app(project)
+    client = logged_in(app, "rita")
+    run_check(client, app)
+    first = client.get("/api/review/queue").json()["entries"][0]
+    out = client.post(f"/api/review/{first['id']}", json={"decision": "change", "value": first["given"]}).json()
+    assert out["entry"]["decision"] == "keep" and out["entry"]["new_label_id"] is None
+    status = client.get("/api/review").json()
+    assert (status["kept"], status["changed"]) == (1, 0)
+    assert [h["annotator"] for h in out["entry"]["history"]] == ["import"]
+
+
 def test_too_few_labels_says_how_many(tmp_path):
     data = records(12)
     path = tmp_path / "d.jsonl"
@@ -182,6 +194,24 @@ def test_several_annotators_consensus_and_annotator_quality():
     for i in range(0, 30, 3):
         assert flagged[i]["given"] == flip[truth[i]] and flagged[i]["suggested"] == truth[i]
     assert not set(flagged) - set(range(0, 30, 3))
+
+
+def test_a_check_cut_off_by_shutdown_is_recorded_as_interrupted(project, monkeypatch):
+    """Server shutdown during a check: its run says "interrupted", not "running" forever after a restart."""
+    import threading
+
+    from labelwise.server import review as review_mod
+
+    release = threading.Event()
+    monkeypatch.setattr(review_mod, "compute_review", lambda job, progress=None: release.wait(30) and None)
+    queue = ReviewQueue(project, mode="thread")
+    queue.start()
+    assert queue.running
+    queue.stop()
+    release.set()
+    assert queue.wait(30)
+    last = ReviewQueue(project, mode="thread").status()["last_run"]  # what the restarted server shows
+    assert last["status"] == "error" and last["error"].startswith("interrupted") and last["finished_at"]
 
 
 def test_queue_in_a_worker_process_reports_progress(project):

@@ -302,11 +302,19 @@ class ReviewQueue:
             run.summary = result.summary
 
     def stop(self) -> None:
-        """End a running check's worker (server shutdown)."""
+        """End a running check's worker (server shutdown); its run is recorded as interrupted, not left
+        "running" for the next start to show."""
         self._stopped = True
         process = self._process
         if process is not None and process.is_alive():
             process.terminate()
+        run_id = self.progress.get("run_id")
+        if self.running and run_id is not None:
+            with contextlib.suppress(Exception), self.store._lock, self.store._write_session.begin() as s:
+                run = s.get(ReviewRun, run_id)
+                if run is not None and run.status == "running":
+                    run.status, run.finished_at = "error", utcnow()
+                    run.error = "interrupted: the server stopped before the check finished; run it again"
 
     # ----------------------------------------------------------------------- reads
     def status(self) -> dict[str, Any]:
@@ -399,7 +407,8 @@ class ReviewQueue:
     # ----------------------------------------------------------------------- decisions
     def decide(self, review_id: int, reviewer_id: int, decision: str, value: Any = None) -> dict[str, Any]:
         """Keep the reviewed answer, or change it to ``value`` (default: the suggested label), recorded as a new
-        answer by the reviewer that supersedes the reviewed one. Returns the updated entry."""
+        answer by the reviewer that supersedes the reviewed one; a change to the answer it already is counts as
+        keeping it. Returns the updated entry."""
         if decision not in ("keep", "change"):
             raise InvalidLabel(f"decision must be 'keep' or 'change', got {decision!r}")
         store = self.store
@@ -413,9 +422,12 @@ class ReviewQueue:
             reviewed = s.get(Label, review.label_id) if review.label_id else None
             if reviewed is None or not reviewed.is_current:
                 raise Conflict("this answer was changed since the check ran; run the check again")
-            review.reviewer_id, review.decision, review.decided_at = reviewer_id, decision, now
             if decision == "change":
                 value = store.validate(review.suggested if value is None else value, review.item_id)
+                if value == reviewed.value:
+                    decision = "keep"  # "changed" to the answer it already is: that is keeping it
+            review.reviewer_id, review.decision, review.decided_at = reviewer_id, decision, now
+            if decision == "change":
                 own = s.scalars(select(Label).where(Label.item_id == review.item_id,
                                                     Label.annotator_id == reviewer_id, Label.is_current)
                                 ).one_or_none()

@@ -16,6 +16,8 @@ const lwReview = (() => {
     return Array.isArray(value) ? value.join(", ") || "(none)" : String(value);
   }
 
+  function percent(x) { return x === null || x === undefined || Number.isNaN(x) ? "—" : `${(x * 100).toFixed(0)}%`; }
+
   function say(text) { $("review-message").textContent = text || ""; }
 
   async function open() {
@@ -44,6 +46,7 @@ const lwReview = (() => {
     if (st.running) text += "Checking the labels…";
     else if (!last) text += "No label check has run yet.";
     else if (last.status === "error") text += `The last check failed: ${last.error}`;
+    else if (last.status === "running") text += `A check started ${new Date(last.created_at).toLocaleString()} has not finished: another server process may be running it, or the server that ran it stopped. You can run it again.`;
     else text += `Last check (${last.model}, ${last.n_labels} labels): ${last.n_issues} likely error${last.n_issues === 1 ? "" : "s"}.`;
     text += ` Pending ${st.pending} · kept ${st.kept} · changed ${st.changed}.`;
     $("review-status").textContent = text;
@@ -157,7 +160,7 @@ const lwReview = (() => {
     take.addEventListener("click", () => decide("change"));
     actions.append(keep, take);
     if (state.project.task === "multiclass") {
-      for (const [key, label] of Object.entries(state.keys)) {
+      for (const [key, label] of state.keyList) {
         if (label === e.given) continue;
         const b = el("button", { cls: "small", text: `${label} `, attrs: { type: "button" } }, [el("kbd", { text: key })]);
         b.addEventListener("click", () => decide("change", label));
@@ -218,8 +221,8 @@ const lwReview = (() => {
       box.appendChild(el("h3", { text: "Annotator quality (last label check, CROWDLAB)" }));
       const table = el("table", { cls: "annotators" }, [el("tr", {}, ["annotator", "quality", "agrees with consensus", "labels"].map((h) => el("th", { text: h })))]);
       for (const a of people) {
-        table.appendChild(el("tr", {}, [el("td", { text: a.annotator }), el("td", { text: `${(a.quality * 100).toFixed(0)}%` }),
-          el("td", { text: `${(a.agreement * 100).toFixed(0)}%` }), el("td", { text: String(a.n) })]));
+        table.appendChild(el("tr", {}, [el("td", { text: a.annotator }), el("td", { text: percent(a.quality) }),
+          el("td", { text: percent(a.agreement) }), el("td", { text: String(a.n) })]));
       }
       box.appendChild(table);
     } catch (_) { /* shown elsewhere */ }
