@@ -59,6 +59,19 @@ def test_progress_reports_the_training_stage(store):
     assert logged_in(create_app(store)).get("/api/progress").json()["model"]["stage"] is None
 
 
+def test_login_names_are_checked_and_export_types_named(store):
+    client = TestClient(create_app(store))
+    assert client.post("/api/login", json={"name": "  "}).json()["detail"] == "give a name to log in"
+    too_long = client.post("/api/login", json={"name": "x" * 201})
+    assert too_long.status_code == 422 and "at most 200 characters" in too_long.json()["detail"]
+    client = logged_in(create_app(store))
+    types = {fmt: client.get(f"/api/export?format={fmt}").headers["content-type"]
+             for fmt in ("jsonl", "csv", "label-studio", "doccano")}
+    assert types == {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8",
+                     "label-studio": "application/json; charset=utf-8",
+                     "doccano": "application/x-ndjson; charset=utf-8"}
+
+
 def test_every_api_route_needs_a_session(store):
     client = TestClient(create_app(store))
     for method, path in [("GET", "/api/next"), ("GET", "/api/history"), ("GET", "/api/progress"),

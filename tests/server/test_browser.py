@@ -96,6 +96,10 @@ def test_label_30_by_keyboard_undo_change_reload_export(tmp_path, server_factory
         page.wait_for_selector("#progress svg")
         page.wait_for_function("document.querySelector('#progress-summary').textContent.startsWith('29 of 60')")
         page.screenshot(path=str(shots / "progress.png"))
+        with page.expect_download() as download:
+            page.click("#export-jsonl")
+        assert download.value.suggested_filename.endswith("-labels.jsonl")
+        from_browser = download.value.path().read_text(encoding="utf-8").splitlines()
         page.keyboard.press("Escape")
         page.keyboard.press("?")
         page.wait_for_selector("#help", state="visible")
@@ -106,6 +110,7 @@ def test_label_30_by_keyboard_undo_change_reload_export(tmp_path, server_factory
     exported = {r["id"]: r["label"] for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     assert exported == expected
     assert len(exported) == 29
+    assert {r["id"]: r["label"] for r in map(json.loads, from_browser)} == expected  # the Progress panel's link
 
 
 @pytest.mark.parametrize(("stage", "shown"), [

@@ -171,6 +171,8 @@ def create_app(store: Store, *, trainer: Any = None, require_token: bool = False
         else:
             if not body.name.strip():
                 raise HTTPException(422, "give a name to log in")
+            if len(body.name.strip()) > 200:
+                raise HTTPException(422, "a name can be at most 200 characters long")
             annotator_id = store.annotator_id(body.name, create=True)
             name = body.name.strip()
         session = session_value(annotator_id)
@@ -253,7 +255,7 @@ def create_app(store: Store, *, trainer: Any = None, require_token: bool = False
         if format not in FORMATS:
             raise HTTPException(422, f"format must be one of {', '.join(FORMATS)}")
         body = render(store.export_records(), format, task=store.project.task)
-        media = "text/csv" if format == "csv" else "application/json"
+        media = {"csv": "text/csv", "label-studio": "application/json"}.get(format, "application/x-ndjson")
         filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"{store.project.name}-labels{EXTENSIONS[format]}")
         return Response(body.encode("utf-8"), media_type=f"{media}; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -261,6 +261,8 @@ class Store:
 
     def annotator_id(self, name: str, *, create: bool = False) -> int | None:
         name = name.strip()
+        if create and (not name or len(name) > 200):
+            raise StoreError("an annotator name must be 1 to 200 characters")
         with self._session() as s:
             found = s.scalar(select(Annotator.id).where(Annotator.name == name))
         if found is None and create:

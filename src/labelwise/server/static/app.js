@@ -98,11 +98,12 @@ function buildLabels() {
   const box = $("labels");
   box.replaceChildren();
   state.keys = {};
+  state.keyList = []; // [key, label] in the project's label order (Object.entries would put "0" before "1")
   const descriptions = state.project.descriptions || {};
   const pool = SHORTCUT_POOL.filter((k) => !RESERVED.has(k));
   state.project.labels.forEach((label, i) => {
     const key = pool[i];
-    if (key) state.keys[key] = label;
+    if (key) { state.keys[key] = label; state.keyList.push([key, label]); }
     const name = el("span", { cls: "name" }, key ? [el("kbd", { text: key })] : []);
     name.appendChild(document.createTextNode(label));
     const btn = el("button", { cls: "label-btn", attrs: { type: "button", "data-label": label, "aria-pressed": "false" } },
@@ -420,7 +421,7 @@ function toggle(id) {
 // ---------------------------------------------------------------------------------------- keyboard
 function buildHelp() {
   const rows = [
-    ...Object.entries(state.keys).map(([k, l]) => [k, state.project.task === "multilabel" ? `toggle “${l}”` : `label “${l}”`]),
+    ...state.keyList.map(([k, l]) => [k, state.project.task === "multilabel" ? `toggle “${l}”` : `label “${l}”`]),
     ["Enter", { multilabel: "submit the selected labels", ner: "submit the spans shown (the model's, until you change them)" }[
       state.project.task] || "accept the model's suggestion"],
     ...(state.project.task === "ner" ? lwSpans.helpRows() : []), ["r", "review labels (likely errors)"],
