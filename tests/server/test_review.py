@@ -88,6 +88,35 @@ def test_wrong_label_ranked_first_then_changed_with_history(project):
     assert kept.status_code == 200 and kept.json()["entry"]["decision"] == "keep"
 
 
+def test_an_answer_changed_in_review_stays_in_its_authors_history_marked(tmp_path):
+    data = records(30)
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in data), encoding="utf-8")
+    store = create_project(tmp_path / "p", path, labels=["pos", "neg"], settings={"review_model": "tfidf-lr"})
+    try:
+        app = create_app(store)
+        ann, rita = logged_in(app, "ann"), logged_in(app, "rita")
+        truth = {r["id"]: r["label"] for r in data}
+        item = ann.get("/api/next").json()["item"]
+        wrong_key = item["key"]
+        while item is not None:
+            value = truth[item["key"]] if item["key"] != wrong_key else {"pos": "neg", "neg": "pos"}[truth[wrong_key]]
+            item = ann.post(f"/api/items/{item['id']}/label", json={"value": value}).json()["item"]
+        run_check(rita, app)
+        entry = next(e for e in rita.get("/api/review/queue").json()["entries"] if e["key"] == wrong_key)
+        assert rita.post(f"/api/review/{entry['id']}", json={"decision": "change"}).status_code == 200
+        history = ann.get("/api/history?limit=40").json()["history"]
+        assert len(history) == 30
+        mine = next(h for h in history if h["key"] == wrong_key)
+        assert (mine["answer"], mine["changed_by"], mine["changed_to"]) == (entry["given"], "rita", truth[wrong_key])
+        assert all(h["changed_by"] is None for h in history if h["key"] != wrong_key)
+        rita.post("/api/undo")  # the change taken back: ann's answer is current again, unmarked
+        mine = next(h for h in ann.get("/api/history?limit=40").json()["history"] if h["key"] == wrong_key)
+        assert (mine["changed_by"], mine["changed_to"]) == (None, None)
+    finally:
+        store.close()
+
+
 def test_undoing_a_review_change_keeps_a_newer_answer_of_the_reviewed_annotator(project):
     """The reviewed annotator answers the text again after the change; the reviewer's undo then retracts the change
     and leaves that newer answer current (restoring the old one too broke the one-current-answer rule: a 500)."""

@@ -33,17 +33,19 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Text,
+    and_,
     bindparam,
     cast,
     delete,
     exists,
     func,
     insert,
+    or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from labelwise.data import Corpus, DataError
 from labelwise.server import db
@@ -616,14 +618,25 @@ class Store:
                 "leased_to_me": bool(holder and holder[0] == annotator_id and holder[2] > utcnow())}
 
     def history(self, annotator_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
-        """This annotator's current answers, newest first."""
+        """This annotator's answers in force, newest first: the current ones, and those another person's answer
+        replaced (a review change), with ``changed_by`` and ``changed_to`` (None on the current ones), so an
+        overridden answer does not silently vanish from its author's list."""
+        newer = aliased(Label)
+        changer = aliased(Annotator)
         with self._session() as s:
-            rows = s.execute(select(Label.id, Label.item_id, Label.value, Label.created_at, Item.key, Item.text)
-                             .join(Item, Item.id == Label.item_id)
-                             .where(Label.annotator_id == annotator_id, Label.is_current)
-                             .order_by(Label.created_at.desc(), Label.id.desc()).limit(limit)).all()
+            rows = s.execute(
+                select(Label.id, Label.item_id, Label.value, Label.created_at, Item.key, Item.text, changer.name,
+                       newer.value, Label.is_current)
+                .join(Item, Item.id == Label.item_id)
+                .outerjoin(newer, newer.id == Label.superseded_by)
+                .outerjoin(changer, changer.id == newer.annotator_id)
+                .where(Label.annotator_id == annotator_id,
+                       or_(Label.is_current,
+                           and_(Label.retracted_at.is_(None), newer.is_current, newer.annotator_id != annotator_id)))
+                .order_by(Label.created_at.desc(), Label.id.desc()).limit(limit)).all()
         return [{"label_id": r[0], "item_id": r[1], "answer": r[2], "created_at": r[3].isoformat() + "Z",
-                 "key": r[4], "text": r[5][:300]} for r in rows]
+                 "key": r[4], "text": r[5][:300], "changed_by": None if r[8] else r[6],
+                 "changed_to": None if r[8] else r[7]} for r in rows]
 
     def label_history(self, item_id: int) -> list[dict[str, Any]]:
         """Every answer ever given for a text (current, superseded and retracted), oldest first."""

@@ -261,8 +261,12 @@ async function refreshHistory() {
     const answer = state.project.task === "ner" ? lwSpans.chips(h.answer) : Array.isArray(h.answer) ? h.answer : [h.answer];
     const li = el("li", { attrs: { tabindex: "0", "data-item-id": String(h.item_id) } }, [
       el("span", { cls: "snippet", text: h.text }),
-      ...answer.map((a) => el("span", { cls: "chip", text: a })),
+      ...answer.map((a) => el("span", { cls: "chip" + (h.changed_by ? " overridden" : ""), text: a })),
     ]);
+    if (h.changed_by) {
+      const now = state.project.task === "ner" ? lwSpans.chips(h.changed_to).join(", ") : [].concat(h.changed_to).join(", ");
+      li.appendChild(el("span", { cls: "muted changed", text: ` → ${now || "(none)"} (changed by ${h.changed_by} in review)` }));
+    }
     li.addEventListener("click", () => revisit(h.item_id));
     li.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.stopPropagation(); revisit(h.item_id); } });
     list.appendChild(li);
