@@ -13,9 +13,9 @@ from labelwise.server.export import render
 from labelwise.server.progress import fit_learning_curve, forecast, predict_score
 
 RECORDS = [
-    {"key": "a", "text": "he said \"hi\", then left\n", "position": 0, "answer": "pos", "annotator": "ann",
+    {"key": "a", "id": "a", "text": "he said \"hi\", then left\n", "position": 0, "answer": "pos", "annotator": "ann",
      "created_at": "2025-01-01T00:00:00Z"},
-    {"key": "b", "text": "好吃", "position": 1, "answer": "neg", "annotator": "bob",
+    {"key": "b", "id": "b", "text": "好吃", "position": 1, "answer": "neg", "annotator": "bob",
      "created_at": "2025-01-01T00:00:01Z"},
 ]
 
@@ -94,3 +94,27 @@ def test_cli_export_formats(tmp_path, capsys):
         {"id": "x", "text": "one", "label": ["pos"]}]
     assert main(["export", str(tmp_path / "nope")]) == 2
     assert "not a labelwise project" in capsys.readouterr().err
+
+
+def test_integer_ids_come_back_as_integers(tmp_path):
+    """Ids the data gave as integers (or line numbers, when it gave none) are exported as integers, so the
+    export joins back onto the data; text ids stay text."""
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text('{"text": "one", "label": "pos"}\n{"text": "two", "label": "neg"}\n', encoding="utf-8")
+    numbered = tmp_path / "numbered.jsonl"
+    numbered.write_text('{"id": 7, "text": "one", "label": "pos"}\n{"id": "8", "text": "two", "label": "neg"}\n',
+                        encoding="utf-8")
+    exported = {}
+    for data in (plain, numbered):
+        project = tmp_path / data.stem
+        assert main(["new", str(project), "--data", str(data), "--labels", "pos,neg", "--import-labels"]) == 0
+        for fmt in ("jsonl", "doccano"):
+            out = tmp_path / f"{data.stem}-{fmt}.jsonl"
+            assert main(["export", str(project), "--format", fmt, "--out", str(out)]) == 0
+            exported[data.stem, fmt] = [json.loads(x)["id"] for x in out.read_text(encoding="utf-8").splitlines()]
+        out = tmp_path / f"{data.stem}.json"
+        assert main(["export", str(project), "--format", "label-studio", "--out", str(out)]) == 0
+        exported[data.stem, "label-studio"] = [t["data"]["id"] for t in json.loads(out.read_text(encoding="utf-8"))]
+    assert {k: v for k, v in exported.items() if k[0] == "plain"} == {
+        ("plain", "jsonl"): [0, 1], ("plain", "doccano"): [0, 1], ("plain", "label-studio"): [0, 1]}
+    assert all(v == ["7", "8"] for k, v in exported.items() if k[0] == "numbered")  # mixed: all text

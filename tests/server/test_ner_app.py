@@ -181,10 +181,10 @@ def test_chinese_per_character_spans_and_exports(ner_store):
 
 # --------------------------------------------------------------------------------------------- exports
 EXPORT_RECORDS = [
-    {"key": "a", "text": "Mary works at Acme Corp, London.", "position": 0, "annotator": "ann",
+    {"key": "a", "id": "a", "text": "Mary works at Acme Corp, London.", "position": 0, "annotator": "ann",
      "created_at": "2025-01-01T00:00:00Z", "tokens": ["Mary", "works", "at", "Acme", "Corp", ",", "London", "."],
      "answer": ["B-PER", "O", "O", "B-ORG", "I-ORG", "O", "B-LOC", "O"]},
-    {"key": "b", "text": "张三在北京", "position": 1, "annotator": "bob", "created_at": "2025-01-01T00:00:01Z",
+    {"key": "b", "id": "b", "text": "张三在北京", "position": 1, "annotator": "bob", "created_at": "2025-01-01T00:00:01Z",
      "tokens": ["张", "三", "在", "北", "京"], "answer": ["B-PER", "I-PER", "O", "B-LOC", "I-LOC"]},
 ]
 

@@ -32,7 +32,7 @@ def render(records: Sequence[dict[str, Any]], fmt: str, *, task: str) -> str:
         return render_ner(records, fmt)
     if fmt == "jsonl":
         field = "label" if task == "multiclass" else "labels"
-        return "".join(json.dumps({"id": r["key"], "text": r["text"], field: r["answer"],
+        return "".join(json.dumps({"id": r["id"], "text": r["text"], field: r["answer"],
                                    "annotator": r["annotator"], "created_at": r["created_at"]},
                                   ensure_ascii=False) + "\n" for r in records)
     if fmt == "csv":
@@ -48,7 +48,7 @@ def render(records: Sequence[dict[str, Any]], fmt: str, *, task: str) -> str:
         for i, r in enumerate(records, start=1):
             tasks.append({
                 "id": i,
-                "data": {"text": r["text"], "id": r["key"]},
+                "data": {"text": r["text"], "id": r["id"]},
                 "annotations": [{
                     "id": i,
                     "completed_by": r["annotator"],
@@ -59,7 +59,7 @@ def render(records: Sequence[dict[str, Any]], fmt: str, *, task: str) -> str:
             })
         return json.dumps(tasks, ensure_ascii=False, indent=1) + "\n"
     if fmt == "doccano":
-        return "".join(json.dumps({"id": r["key"], "text": r["text"], "label": _as_list(r["answer"])},
+        return "".join(json.dumps({"id": r["id"], "text": r["text"], "label": _as_list(r["answer"])},
                                   ensure_ascii=False) + "\n" for r in records)
     raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
 

@@ -163,11 +163,11 @@ def render_ner(records: Sequence[Mapping[str, Any]], fmt: str) -> str:
     ``{"id", "text", "label": [[start, end, label], ...]}`` (character offsets), ``label-studio`` (``labels``
     results with character offsets) and ``csv`` (id, text, space-joined tags, JSON character spans)."""
     if fmt == "jsonl":
-        return "".join(json.dumps({"id": r["key"], "tokens": list(r["tokens"]), "tags": list(r["answer"]),
+        return "".join(json.dumps({"id": r["id"], "tokens": list(r["tokens"]), "tags": list(r["answer"]),
                                    "annotator": r["annotator"], "created_at": r["created_at"]},
                                   ensure_ascii=False) + "\n" for r in records)
     if fmt == "doccano":
-        return "".join(json.dumps({"id": r["key"], "text": r["text"],
+        return "".join(json.dumps({"id": r["id"], "text": r["text"],
                                    "label": [[s["start"], s["end"], s["label"]] for s in _char_spans(r)]},
                                   ensure_ascii=False) + "\n" for r in records)
     if fmt == "label-studio":
@@ -177,7 +177,7 @@ def render_ner(records: Sequence[Mapping[str, Any]], fmt: str) -> str:
                        "value": {"start": s["start"], "end": s["end"], "text": r["text"][s["start"]:s["end"]],
                                  "labels": [s["label"]]}}
                       for j, s in enumerate(_char_spans(r))]
-            tasks.append({"id": i, "data": {"text": r["text"], "id": r["key"]},
+            tasks.append({"id": i, "data": {"text": r["text"], "id": r["id"]},
                           "annotations": [{"id": i, "completed_by": r["annotator"], "created_at": r["created_at"],
                                            "result": result}]})
         return json.dumps(tasks, ensure_ascii=False, indent=1) + "\n"

@@ -179,6 +179,9 @@ class Store:
         if unknown:
             raise ValueError(f"descriptions given for labels not in the label set: {sorted(unknown)}")
         keys = [str(i) for i in corpus.ids]
+        # ids are stored as text; exports give integer ids (given, or line numbers) back as integers
+        id_type = "int" if all(isinstance(i, int | np.integer) and not isinstance(i, bool) for i in corpus.ids) \
+            else "str"
         if len(set(keys)) != len(keys):
             raise DataError("duplicate ids (after converting them to text)", source=corpus.source)
         engine = db.make_engine(url, synchronous=synchronous)
@@ -196,7 +199,7 @@ class Store:
                 conn.execute(insert(Project), [{
                     "name": name, "task": corpus.task, "labels": labels,
                     "descriptions": dict(descriptions or {}),
-                    "settings": {**DEFAULT_SETTINGS, **(settings or {})},
+                    "settings": {**DEFAULT_SETTINGS, **(settings or {}), "id_type": id_type},
                     "secret": secrets.token_hex(32), "created_at": now}])
                 rows = [{"key": key, "text": text, "position": i,
                          "tokens": None if corpus.tokens is None else list(corpus.tokens[i]), "meta": None}
@@ -668,7 +671,9 @@ class Store:
         return dict(rows)
 
     def export_records(self) -> list[dict[str, Any]]:
-        """One record per labeled text (pool order): key, text, answer, annotator, time."""
+        """One record per labeled text (pool order): key, id (the key as the data gave it: an integer for a
+        project whose ids were all integers), text, answer, annotator, time."""
+        as_id = int if self.project.settings.get("id_type") == "int" else str
         with self._session() as s:
             rows = s.execute(select(Item.key, Item.text, Item.position, Label.value, Annotator.name,
                                     Label.created_at, Item.tokens)
@@ -676,7 +681,7 @@ class Store:
                              .where(Label.is_current).order_by(Label.created_at, Label.id)).all()
         latest: dict[str, dict[str, Any]] = {}
         for key, text, position, value, name, created, tokens in rows:
-            latest[key] = {"key": key, "text": text, "position": position, "answer": value, "annotator": name,
+            latest[key] = {"key": key, "id": as_id(key), "text": text, "position": position, "answer": value, "annotator": name,
                            "created_at": created.isoformat() + "Z", "tokens": tokens}
         return sorted(latest.values(), key=lambda r: r["position"])
 
