@@ -80,6 +80,17 @@ def test_kmeans_cold_start_orders_a_pool_it_returns_whole():
     np.testing.assert_array_equal(whole, kmeans_cold_start(sp.csr_matrix(X), 12))
 
 
+def test_kmeans_cold_start_whole_large_pool_orders_a_head(monkeypatch):
+    import labelwise.strategies.diversity as div
+
+    monkeypatch.setattr(div, "_WHOLE_POOL_ORDERED", 3)
+    X = blobs()
+    whole = kmeans_cold_start(X, 10, seed=0)
+    assert sorted(whole.tolist()) == list(range(10))
+    np.testing.assert_array_equal(whole[:3], kmeans_cold_start(X, 3, seed=0))  # one per blob, biggest first
+    assert whole[3:].tolist() == sorted(set(range(10)) - set(whole[:3].tolist()))
+
+
 def test_kmeans_cold_start_fills_up_when_duplicates_leave_too_few_clusters():
     X = np.array([[0.0, 0.0]] * 6 + [[5.0, 5.0]] * 2)  # only 2 distinct points, ask 3
     picks = kmeans_cold_start(X, 3, seed=0)

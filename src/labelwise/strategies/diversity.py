@@ -127,7 +127,9 @@ def kmeans_cold_start(
     ``MiniBatchKMeans``; if a cluster ends up empty (possible there) or duplicates leave fewer clusters, the
     remaining places are filled by :func:`coreset` from the representatives already chosen. When ``n`` covers the
     whole pool every text is returned, still in a useful order (an app asking for a 100-text queue from a smaller
-    pool labels its prefix first): the text nearest the pool's mean, then farthest-first (:func:`coreset`).
+    pool labels its prefix first): the text nearest the pool's mean, then farthest-first (:func:`coreset`); above
+    ``_WHOLE_POOL_ORDERED`` texts (farthest-first is quadratic) that many representatives, then the rest in pool
+    order.
     Shapes: ``X`` (N, d) dense or sparse -> (min(n, N),) int64.
 
     Papers: Zhu, Wang, Yao & Tsou 2008, "Active learning with sampling by uncertainty and density for word
@@ -140,8 +142,12 @@ def kmeans_cold_start(
     if n <= 0:
         return np.empty(0, dtype=np.int64)
     rng = as_rng(seed)
-    if n == N:
+    if n == N and N <= _WHOLE_POOL_ORDERED:
         return _typical_then_spread(M)
+    if n == N:  # farthest-first over all of a large pool is quadratic: order a head, the rest as given
+        head = kmeans_cold_start(M, _WHOLE_POOL_ORDERED, seed=rng, minibatch_above=minibatch_above)
+        rest = np.setdiff1d(np.arange(N), head, assume_unique=True)
+        return np.concatenate([head, rest]).astype(np.int64, copy=False)
     if minibatch_above < N:
         km = MiniBatchKMeans(n_clusters=n, random_state=_sklearn_seed(rng), n_init=3, batch_size=4096)
     else:
@@ -171,6 +177,10 @@ def kmeans_cold_start(
         extra = rest[coreset(M[rest], M[reps], n - reps.shape[0], seed=rng)]
         reps = np.concatenate([reps, extra])
     return reps.astype(np.int64, copy=False)
+
+
+#: the largest pool :func:`kmeans_cold_start` orders whole when asked for all of it (farthest-first, O(N²))
+_WHOLE_POOL_ORDERED = 1_000
 
 
 def _typical_then_spread(M: np.ndarray | sp.spmatrix) -> np.ndarray:
