@@ -286,6 +286,6 @@ def test_quality_estimate_survives_a_class_answered_once():
     learner.teach([0], ["meh"])  # now "pos" has 9 and "meh" 2: every class can be scored
     accuracy, _ = trainer_mod.estimate_quality(learner)
     assert accuracy is not None and 0.8 <= accuracy < 1.0
-    only_singletons = ActiveLearner(corpus, model="tfidf-lr", retrain_every=100)
-    only_singletons.teach(list(range(10)), ["pos"] * 10)
-    assert trainer_mod.estimate_quality(only_singletons) == (None, "accuracy")
+    one_scorable = ActiveLearner(corpus, model="tfidf-lr", retrain_every=100)
+    one_scorable.teach(list(range(11)), ["pos"] * 10 + ["neg"])  # only "pos" could be scored: no estimate
+    assert trainer_mod.estimate_quality(one_scorable) == (None, "accuracy")

@@ -153,8 +153,8 @@ def _load_pool(url: str) -> tuple[list[int], list[str]]:
 
 def estimate_quality(learner: Any, *, folds: int = 5, seed: int = 0) -> tuple[float | None, str]:
     """Cross-validated score of the learner's model family on its labels so far: accuracy (multiclass) or
-    micro-F1 (multilabel). None while there are too few labels (under 10, fewer than 2 classes, or no class
-    with 2 labels). A class answered once cannot be both trained on and tested: its text joins every training
+    micro-F1 (multilabel). None while there are too few labels (under 10, or fewer than 2 classes with 2
+    labels each). A class answered once cannot be both trained on and tested: its text joins every training
     fold and is never scored, so one rare answer does not blank the estimate."""
     from sklearn.metrics import f1_score
     from sklearn.model_selection import KFold, StratifiedKFold
@@ -173,7 +173,7 @@ def estimate_quality(learner: Any, *, folds: int = 5, seed: int = 0) -> tuple[fl
         counts = np.bincount(y, minlength=len(learner.corpus.label_set))
         scored = np.flatnonzero(counts[y] >= 2)  # rows of classes with at least 2 answers
         always_train = np.flatnonzero(counts[y] == 1)
-        if np.count_nonzero(counts) < 2 or len(scored) == 0:
+        if np.count_nonzero(counts >= 2) < 2:  # scored on one class alone, always-majority would score 1.0
             return None, metric
         smallest = int(counts[counts >= 2].min())
         splitter = StratifiedKFold(n_splits=min(folds, smallest), shuffle=True, random_state=seed)
