@@ -97,7 +97,10 @@ def test_filters_run_in_this_process_so_a_daemon_worker_can_check(monkeypatch):
         raise AssertionError("daemonic processes are not allowed to have children")
 
     monkeypatch.setattr(multiprocessing, "Pool", no_pool)
+    import cleanlab.filter
+
     monkeypatch.setattr(multiprocessing, "cpu_count", lambda: 4)
+    monkeypatch.setattr(cleanlab.filter, "psutil_exists", False)  # else a one-core runner gets n_jobs=1 anyway
     X, y, flipped = two_clusters()
     y3 = np.where(np.arange(len(y)) % 7 == 0, 2, y)  # three classes, so cleanlab has classes to spread over workers
     P = out_of_fold_proba(X, y3, model_factory=lambda: LogisticRegression(), folds=5)
