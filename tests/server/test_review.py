@@ -110,11 +110,42 @@ def test_an_answer_changed_in_review_stays_in_its_authors_history_marked(tmp_pat
         mine = next(h for h in history if h["key"] == wrong_key)
         assert (mine["answer"], mine["changed_by"], mine["changed_to"]) == (entry["given"], "rita", truth[wrong_key])
         assert all(h["changed_by"] is None for h in history if h["key"] != wrong_key)
-        rita.post("/api/undo")  # the change taken back: ann's answer is current again, unmarked
+        # rita answers the text again herself: ann's entry follows the answer in use now
+        store.submit(store.annotator_id("rita"), entry["item_id"], entry["given"])
         mine = next(h for h in ann.get("/api/history?limit=40").json()["history"] if h["key"] == wrong_key)
-        assert (mine["changed_by"], mine["changed_to"]) == (None, None)
+        assert (mine["changed_by"], mine["changed_to"]) == ("rita", entry["given"])
+        rita.post("/api/undo")  # takes that back: the review change is in use again
+        rita.post("/api/undo")  # and the change itself: ann's answer is current again, unmarked
+        history = ann.get("/api/history?limit=40").json()["history"]
+        mine = [h for h in history if h["key"] == wrong_key]
+        assert len(mine) == 1 and (mine[0]["changed_by"], mine[0]["changed_to"]) == (None, None)
+        # overridden again, then ann answers anew (from her list): one row, her current answer
+        run_check(rita, app)
+        entry = next(e for e in rita.get("/api/review/queue").json()["entries"] if e["key"] == wrong_key)
+        assert rita.post(f"/api/review/{entry['id']}", json={"decision": "change"}).status_code == 200
+        rita.get("/api/next")  # rita moves on: her undo's lease on the text goes
+        assert ann.post(f"/api/items/{entry['item_id']}/label", json={"value": entry["given"]}).status_code == 200
+        mine = [h for h in ann.get("/api/history?limit=40").json()["history"] if h["key"] == wrong_key]
+        assert len(mine) == 1 and mine[0]["changed_by"] is None
     finally:
         store.close()
+
+
+def test_same_answer_compares_label_sets_and_annotator_stats_have_no_nan(tmp_path):
+    """An imported multi-label answer keeps the file's order: a "change" to the same set is no change. NaN
+    annotator statistics become None (JSON has no NaN: the status route would fail)."""
+    from labelwise.server.review import _finite, _same_answer
+
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"id": "a", "text": "x y", "labels": ["b", "a"]}\n', encoding="utf-8")
+    store = create_project(tmp_path / "p", path, labels=["a", "b", "c"], task="multilabel", import_labels=True)
+    try:
+        item = store.item_ids[0]
+        assert _same_answer(store.validate(["a", "b"], item), ["b", "a"], store, item)
+        assert not _same_answer(store.validate(["a"], item), ["b", "a"], store, item)
+    finally:
+        store.close()
+    assert _finite(float("nan")) is None and _finite(0.123456) == 0.1235
 
 
 def test_undoing_a_review_change_keeps_a_newer_answer_of_the_reviewed_annotator(project):
@@ -133,9 +164,12 @@ def test_undoing_a_review_change_keeps_a_newer_answer_of_the_reviewed_annotator(
     assert [(h["annotator"], h["answer"], h["is_current"]) for h in history] == [
         ("import", "neg", False), ("rita", "pos", False), ("import", "neg", True)]
     assert project.current_labels()[first["item_id"]] == "neg"
-    # reopened, but the answer it was about is no longer the one in use: deciding says so
-    stale = client.post(f"/api/review/{first['id']}", json={"decision": "keep"})
-    assert stale.status_code == 409 and "changed since the check ran" in stale.json()["detail"]
+    # the answer it was about is no longer the one in use: the entry is marked undone, not reopened for good
+    entry = client.get(f"/api/review/{first['id']}").json()["entry"]
+    assert entry["decision"] == "undone"
+    assert first["id"] not in [e["id"] for e in client.get("/api/review/queue").json()["entries"]]
+    again = client.post(f"/api/review/{first['id']}", json={"decision": "keep"})
+    assert again.status_code == 409
 
 
 def test_keep_is_recorded_and_not_asked_again(project):

@@ -120,8 +120,8 @@ def compute_review(job: ReviewJob, progress: Progress | None = None) -> ReviewRe
         crowd = label_quality_multiannotator(matrix, np.asarray(check.pred_probs))
         stats = crowd["annotator_stats"]
         summary["annotators"] = [
-            {"annotator": str(name), "quality": round(float(row["annotator_quality"]), 4),
-             "agreement": round(float(row["agreement_with_consensus"]), 4),
+            {"annotator": str(name), "quality": _finite(row["annotator_quality"]),
+             "agreement": _finite(row["agreement_with_consensus"]),
              "n": int(row["num_examples_labeled"])}
             for name, row in stats.iterrows()]
         summary["n_multi_annotated"] = int(sum(len(by_item[i]) > 1 for i in item_ids))
@@ -143,6 +143,21 @@ def compute_review(job: ReviewJob, progress: Progress | None = None) -> ReviewRe
     entries = [{"item_id": i, "label_id": latest[i][0], "given": latest[i][2], "suggested": suggested[i],
                 "quality": round(quality[i], 6), "rank": r} for r, i in enumerate(order)]
     return ReviewResult(entries, summary)
+
+
+def _same_answer(value: Any, given: Any, store: Store, item_id: int) -> bool:
+    """Whether a validated answer equals a stored one (imported multi-label sets keep the file's order)."""
+    with contextlib.suppress(InvalidLabel):  # an answer stored before a rule changed: compare as stored
+        given = store.validate(given, item_id)
+    if isinstance(value, list) and isinstance(given, list) and store.project.task == "multilabel":
+        return sorted(map(str, value)) == sorted(map(str, given))
+    return value == given
+
+
+def _finite(x: Any, digits: int = 4) -> float | None:
+    """Rounded float, or None for NaN / infinity (JSON has no NaN: the API would fail to answer)."""
+    x = float(x)
+    return round(x, digits) if np.isfinite(x) else None
 
 
 def _process_main(job: ReviewJob, conn: Any) -> None:  # pragma: no cover - runs in the spawned worker
@@ -269,6 +284,8 @@ class ReviewQueue:
         try:
             result = self._compute(job)
         except Exception as err:
+            if self._stopped:
+                return  # stop() ended the worker and recorded the run as interrupted
             message = "".join(traceback.format_exception_only(type(err), err)).strip()
             log.warning("label check failed: %s", message)
             with contextlib.suppress(Exception), self.store._lock, self.store._write_session.begin() as s:
@@ -424,7 +441,7 @@ class ReviewQueue:
                 raise Conflict("this answer was changed since the check ran; run the check again")
             if decision == "change":
                 value = store.validate(review.suggested if value is None else value, review.item_id)
-                if value == reviewed.value:
+                if _same_answer(value, reviewed.value, store, review.item_id):
                     decision = "keep"  # "changed" to the answer it already is: that is keeping it
             review.reviewer_id, review.decision, review.decided_at = reviewer_id, decision, now
             if decision == "change":

@@ -33,14 +33,12 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Text,
-    and_,
     bindparam,
     cast,
     delete,
     exists,
     func,
     insert,
-    or_,
     select,
     update,
 )
@@ -423,9 +421,16 @@ class Store:
                                                                 Label.is_current).limit(1))
                         if newer is None:
                             previous.is_current = True
-                    # a retracted review change reopens its review entry (pending again, decidable again)
-                    s.execute(update(Review).where(Review.new_label_id == last.id).values(
-                        decision=None, reviewer_id=None, decided_at=None, new_label_id=None))
+                    # a retracted review change reopens its review entry (pending, decidable again) when the
+                    # answer it reviewed is in use again; otherwise (its author answered anew) it is "undone"
+                    s.flush()
+                    for review in s.scalars(select(Review).where(Review.new_label_id == last.id)).all():
+                        reviewed = s.get(Label, review.label_id) if review.label_id else None
+                        if reviewed is not None and reviewed.is_current:
+                            review.decision, review.reviewer_id, review.decided_at = None, None, None
+                            review.new_label_id = None
+                        else:
+                            review.decision = "undone"
                 holder = s.get(Lease, item_id)
                 if holder is not None and holder.annotator_id != annotator_id and holder.expires_at > now:
                     lease_it = False  # someone else took the text meanwhile: the undo still stands
@@ -621,25 +626,37 @@ class Store:
                 "leased_to_me": bool(holder and holder[0] == annotator_id and holder[2] > utcnow())}
 
     def history(self, annotator_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
-        """This annotator's answers in force, newest first: the current ones, and those another person's answer
-        replaced (a review change), with ``changed_by`` and ``changed_to`` (None on the current ones), so an
-        overridden answer does not silently vanish from its author's list."""
-        newer = aliased(Label)
-        changer = aliased(Annotator)
+        """This annotator's answers, newest first: the current ones, and those another person's answer
+        replaced (a review change) on texts they have not answered again, with ``changed_by`` / ``changed_to``:
+        the text's answer in use now (None on the current ones). An overridden answer stays in its author's list
+        instead of silently vanishing."""
+        newer, own = aliased(Label), aliased(Label)
+        columns = (Label.id, Label.item_id, Label.value, Label.created_at, Item.key, Item.text)
+        answered_again = exists().where(own.item_id == Label.item_id, own.annotator_id == annotator_id,
+                                        own.is_current)
         with self._session() as s:
-            rows = s.execute(
-                select(Label.id, Label.item_id, Label.value, Label.created_at, Item.key, Item.text, changer.name,
-                       newer.value, Label.is_current)
-                .join(Item, Item.id == Label.item_id)
-                .outerjoin(newer, newer.id == Label.superseded_by)
-                .outerjoin(changer, changer.id == newer.annotator_id)
-                .where(Label.annotator_id == annotator_id,
-                       or_(Label.is_current,
-                           and_(Label.retracted_at.is_(None), newer.is_current, newer.annotator_id != annotator_id)))
-                .order_by(Label.created_at.desc(), Label.id.desc()).limit(limit)).all()
+            current = s.execute(select(*columns).join(Item, Item.id == Label.item_id)
+                                .where(Label.annotator_id == annotator_id, Label.is_current)
+                                .order_by(Label.created_at.desc(), Label.id.desc()).limit(limit)).all()
+            replaced = s.execute(select(*columns).join(Item, Item.id == Label.item_id)
+                                 .join(newer, newer.id == Label.superseded_by)
+                                 .where(Label.annotator_id == annotator_id, ~Label.is_current,
+                                        Label.retracted_at.is_(None), newer.annotator_id != annotator_id,
+                                        ~answered_again)
+                                 .order_by(Label.created_at.desc(), Label.id.desc()).limit(limit)).all()
+            in_use: dict[int, tuple[str, Any]] = {}
+            if replaced:
+                for item_id, name, value in s.execute(
+                        select(Label.item_id, Annotator.name, Label.value)
+                        .join(Annotator, Annotator.id == Label.annotator_id)
+                        .where(Label.item_id.in_({r[1] for r in replaced}), Label.is_current)
+                        .order_by(Label.created_at, Label.id)):
+                    in_use[item_id] = (name, value)  # the latest current answer: the one exports use
+        rows = [(r, None) for r in current] + [(r, in_use[r[1]]) for r in replaced if r[1] in in_use]
+        rows.sort(key=lambda rc: (rc[0][3], rc[0][0]), reverse=True)
         return [{"label_id": r[0], "item_id": r[1], "answer": r[2], "created_at": r[3].isoformat() + "Z",
-                 "key": r[4], "text": r[5][:300], "changed_by": None if r[8] else r[6],
-                 "changed_to": None if r[8] else r[7]} for r in rows]
+                 "key": r[4], "text": r[5][:300], "changed_by": change[0] if change else None,
+                 "changed_to": change[1] if change else None} for r, change in rows[:limit]]
 
     def label_history(self, item_id: int) -> list[dict[str, Any]]:
         """Every answer ever given for a text (current, superseded and retracted), oldest first."""
