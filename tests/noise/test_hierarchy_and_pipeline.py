@@ -262,3 +262,25 @@ def test_default_chinese_check_on_a_real_slice_finds_flips(datasets_dir):
     flipped = set(range(0, 300, 10))
     # a weak model on 300 texts of 10 classes: at least half the flips found, flagged set 3x richer than the data
     assert len(found & flipped) >= 15 and len(found & flipped) / len(found) >= 0.3, (len(found), found & flipped)
+
+
+def test_small_heavily_flagged_classes_are_named_in_the_summary():
+    """100 records: 'big' 60 (3 flagged), 'mid' 36 (1 flagged), 'tiny' 4 (2 flagged). Overall share 6 %; tiny is
+    under 5 % of the records and 50 % >= 3 x 6 % of it is flagged: named. big is not small; mid is not flagged
+    enough."""
+    from labelwise.noise.pipeline import small_class_flags
+
+    y = np.array([0] * 60 + [1] * 36 + [2] * 4)
+    flagged = np.zeros(100, dtype=bool)
+    flagged[[0, 1, 2, 60, 96, 97]] = True
+    assert small_class_flags(y, flagged, ["big", "mid", "tiny"]) == [
+        {"label": "tiny", "n": 4, "flagged": 2, "flagged_share": 0.5}]
+    flagged[96:] = False
+    assert small_class_flags(y, flagged, ["big", "mid", "tiny"]) == []
+    P = np.full((100, 3), 0.05)
+    P[np.arange(100), y] = 0.9
+    P[96:, 2], P[96:, 0] = 0.05, 0.9  # every tiny record is predicted big: all four flagged
+    corpus = Corpus(ids=list(range(100)), texts=[f"t{i}" for i in range(100)], task="multiclass",
+                    labels=[["big", "mid", "tiny"][k] for k in y], label_set=["big", "mid", "tiny"])
+    summary = multiclass_result(corpus, P, filter_by="low_self_confidence").summary
+    assert [c["label"] for c in summary["small_class_flags"]] == ["tiny"]

@@ -61,6 +61,11 @@ def plot_joint(joint: np.ndarray, names: list[str], path: Path, *, title: str) -
 def _markdown(summary: dict[str, Any], plots: list[str]) -> str:
     lines = [f"# Label check ({summary['task']}, model {summary['model']})", "",
              f"{summary['n_issues']} of {summary['n']} records flagged as likely label errors.", ""]
+    for c in summary.get("small_class_flags") or []:
+        lines += [f"**Review with care:** {c['flagged']} of the {c['n']} records labeled {c['label']} are flagged "
+                  f"({c['flagged_share']:.0%}, against {summary['n_issues'] / max(summary['n'], 1):.0%} overall). "
+                  "A class this small is hard to learn from the other folds, so the models suggest other labels "
+                  "for its texts more often than its labels deserve.", ""]
     for level, stats in summary.get("levels", {}).items():
         flagged_basis = stats.get("basis") == "flagged tokens"
         lines += [f"## Level: {level}", "",
