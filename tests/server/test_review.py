@@ -58,6 +58,7 @@ def test_wrong_label_ranked_first_then_changed_with_history(project):
     client = logged_in(app, "rita")
     status = run_check(client, app)
     assert status["last_run"]["status"] == "done" and status["last_run"]["n_labels"] == 30
+    assert status["last_run"]["small_class_flags"] == []
     entries = client.get("/api/review/queue").json()["entries"]
     first = entries[0]
     assert (first["key"], first["given"], first["suggested"]) == ("r8", "neg", "pos")
@@ -275,6 +276,16 @@ def test_a_check_cut_off_by_shutdown_is_recorded_as_interrupted(project, monkeyp
     assert queue.wait(30)
     last = ReviewQueue(project, mode="thread").status()["last_run"]  # what the restarted server shows
     assert last["status"] == "error" and last["error"].startswith("interrupted") and last["finished_at"]
+
+
+def test_a_small_heavily_flagged_class_is_named_in_the_run_summary():
+    data = records(58) + [{"id": f"m{i}", "text": f"a {POS[i]} {POS[i + 1]} film, truly {POS[i + 2]}", "label": "meh"}
+                          for i in range(2)]
+    job = ReviewJob(task="multiclass", label_set=["pos", "neg", "meh"], model="tfidf-lr", folds=5, seed=0,
+                    items=[(i, r["text"], None) for i, r in enumerate(data)],
+                    annotations=[(i + 1, i, "ann", r["label"]) for i, r in enumerate(data)])
+    result = compute_review(job)
+    assert [(c["label"], c["n"]) for c in result.summary["small_class_flags"]] == [("meh", 2)]
 
 
 def test_queue_in_a_worker_process_reports_progress(project):

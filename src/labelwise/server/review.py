@@ -109,7 +109,8 @@ def compute_review(job: ReviewJob, progress: Progress | None = None) -> ReviewRe
     position = {item_id: k for k, item_id in enumerate(item_ids)}
     records = {rec["id"]: rec for rec in check.records}
     summary: dict[str, Any] = {"model": check.model, "n_labels": len(item_ids), "n_issues": int(check.is_issue.sum()),
-                               "annotations": len(job.annotations)}
+                               "annotations": len(job.annotations),
+                               "small_class_flags": check.summary.get("small_class_flags") or []}
     if ranking is not None:
         summary["relabel"] = [{"item_id": r["id"], "score": round(r["score"], 6), "n_answers": r["num_annotations"],
                                "consensus": r["consensus_label"]} for r in ranking.records[:MAX_RELABEL]]
@@ -353,6 +354,7 @@ class ReviewQueue:
                                "created_at": last.created_at.isoformat() + "Z",
                                "finished_at": last.finished_at.isoformat() + "Z" if last.finished_at else None,
                                "annotators": (last.summary or {}).get("annotators"),
+                               "small_class_flags": (last.summary or {}).get("small_class_flags") or [],
                                "n_relabel": len((last.summary or {}).get("relabel") or [])}
         return out
 

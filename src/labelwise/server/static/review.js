@@ -49,6 +49,9 @@ const lwReview = (() => {
     else if (last.status === "running") text += `A check started ${new Date(last.created_at).toLocaleString()} has not finished: another server process may be running it, or the server that ran it stopped. You can run it again.`;
     else text += `Last check (${last.model}, ${last.n_labels} labels): ${last.n_issues} likely error${last.n_issues === 1 ? "" : "s"}.`;
     text += ` Pending ${st.pending} · kept ${st.kept} · changed ${st.changed}.`;
+    for (const c of (last && last.status === "done" && last.small_class_flags) || []) {
+      text += ` Review with care: ${c.flagged} of the ${c.n} texts labeled “${c.label}” are flagged; a class this small is hard for the model to learn.`;
+    }
     $("review-status").textContent = text;
     $("review-run").disabled = !st.can_run;
     if (st.message) say(st.message);
