@@ -56,6 +56,9 @@ def register(subparsers) -> None:
     p.add_argument("--first-round-sample", type=whole_number(0), default=5000,
                    help="on a larger pool, the first model round ranks a random sample of this many texts, then "
                         "the trainer ranks the whole pool (default 5000; 0: the whole pool from the start)")
+    p.add_argument("--answers-per-text", type=whole_number(1), default=1, metavar="K",
+                   help="annotators who answer each text before it leaves the queue (default 1; 2 or more give "
+                        "overlap for agreement, consensus and annotator quality in the label review)")
     p.add_argument("--text-field", default=None)
     p.add_argument("--label-field", default=None)
     p.add_argument("--id-field", default="id")
@@ -107,7 +110,8 @@ def cmd_new(args: argparse.Namespace) -> int:
             text_field=args.text_field, label_field=args.label_field, id_field=args.id_field,
             import_labels=args.import_labels,
             settings={"model": args.model, "strategy": args.strategy, "retrain_every": args.retrain_every,
-                      "first_round_sample": args.first_round_sample})
+                      "first_round_sample": args.first_round_sample,
+                      "answers_per_text": args.answers_per_text})
     except (FileExistsError, ValueError) as err:
         from labelwise.data import DataError
 

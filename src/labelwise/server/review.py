@@ -461,6 +461,7 @@ class ReviewQueue:
                     old.superseded_by = new.id
                 review.new_label_id = new.id
         if decision == "change":
+            store.refresh_answers(review.item_id)  # overlap bookkeeping: answers moved between annotators
             store._notify()  # the trainer counts it as a changed answer
         return self.entry(review_id)
 

@@ -61,6 +61,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # the pool is larger, then starts a round over the whole pool: a large project gets a model-ranked queue
     # after embedding thousands of texts instead of the whole pool (0: always the whole pool)
     "first_round_sample": 5000,
+    # how many annotators answer each text before it leaves the queue (2+: overlap for agreement and the
+    # review's consensus / annotator quality); a started text is served to the others before fresh ones
+    "answers_per_text": 1,
 }
 
 
@@ -139,6 +142,7 @@ class Store:
         # texts stay in memory (50k texts: a few MB) so serving the next one needs no extra query
         self._items: dict[int, tuple[str, str, list | None]] = {r[0]: (r[1], r[2], r[3]) for r in rows}
         self.lease_seconds = float(lease_seconds or self.project.settings["lease_seconds"])
+        self.answers_per_text = max(1, int(self.project.settings.get("answers_per_text") or 1))
         self.item_ids: list[int] = list(ids)
         self._row_of = {pk: i for i, pk in enumerate(self.item_ids)}
         rng = np.random.default_rng(int(self.project.settings["seed"]))
@@ -176,6 +180,9 @@ class Store:
         unknown = set(descriptions or {}) - set(labels)
         if unknown:
             raise ValueError(f"descriptions given for labels not in the label set: {sorted(unknown)}")
+        overlap = (settings or {}).get("answers_per_text", 1)
+        if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 1:
+            raise ValueError(f"answers_per_text must be a whole number >= 1, got {overlap!r}")
         keys = [str(i) for i in corpus.ids]
         # ids are stored as text; exports give integer ids (given, or line numbers) back as integers
         id_type = "int" if all(isinstance(i, int | np.integer) and not isinstance(i, bool) for i in corpus.ids) \
@@ -227,7 +234,23 @@ class Store:
     def _load_caches(self) -> None:
         now = utcnow()
         with self._session() as s:
-            self._labeled: set[int] = set(s.scalars(select(Label.item_id).where(Label.is_current)).all())
+            current = s.execute(select(Label.item_id, Label.annotator_id).where(Label.is_current)
+                                .order_by(Label.id)).all()
+            self._labeled: set[int] = {item_id for item_id, _ in current}
+            # texts that left the queue: with one answer per text the labeled set itself; with overlap those
+            # with answers_per_text answers, and per annotator the texts they answered (``_mine``); texts with
+            # some answers but not all (``_started``, oldest first) are served before fresh ones
+            self._mine: dict[int, set[int]] = {}
+            self._answer_counts: dict[int, int] = {}
+            if self.answers_per_text == 1:
+                self._done = self._labeled
+                self._started: dict[int, None] = {}
+            else:
+                for item_id, annotator_id in current:
+                    self._mine.setdefault(annotator_id, set()).add(item_id)
+                    self._answer_counts[item_id] = self._answer_counts.get(item_id, 0) + 1
+                self._done = {i for i, c in self._answer_counts.items() if c >= self.answers_per_text}
+                self._started = {i: None for i, _ in current if i not in self._done}
             self._leases: dict[int, tuple[int, str, datetime]] = {
                 r.item_id: (r.annotator_id, r.session, r.expires_at)
                 for r in s.scalars(select(Lease).where(Lease.expires_at > now))}
@@ -238,6 +261,11 @@ class Store:
     @property
     def n_items(self) -> int:
         return len(self.item_ids)
+
+    @property
+    def n_complete(self) -> int:
+        """Texts with all ``answers_per_text`` answers (= ``n_labeled`` with one answer per text)."""
+        return len(self._done)
 
     @property
     def n_labeled(self) -> int:
@@ -362,6 +390,10 @@ class Store:
                     conn.execute(_RELEASE_ITEM, key)
                     nxt = None
             self._labeled.add(item_id)
+            if self.answers_per_text > 1:
+                self._mine.setdefault(annotator_id, set()).add(item_id)
+                if old is None:
+                    self._set_answer_count(item_id, self._answer_counts.get(item_id, 0) + 1)
             self._leases.pop(item_id, None)
             if nxt is not None:
                 self._leases[nxt] = (annotator_id, session, now + timedelta(seconds=self.lease_seconds))
@@ -447,6 +479,8 @@ class Store:
             if not still:
                 self._labeled.discard(item_id)
                 self._fallback_cursor = 0  # the text may sit in the skipped-over prefix of the fallback order
+            if self.answers_per_text > 1:
+                self.refresh_answers(item_id)
             if lease_it:
                 for other, (who, sess, _) in list(self._leases.items()):
                     if who == annotator_id and sess == session:
@@ -462,7 +496,7 @@ class Store:
         now = utcnow()
         with self._lock:
             for item_id, (who, sess, expires) in self._leases.items():
-                if who == annotator_id and sess == session and expires > now and item_id not in self._labeled:
+                if who == annotator_id and sess == session and expires > now and not self._closed(annotator_id, item_id):
                     held = item_id
                     break
             else:
@@ -478,15 +512,55 @@ class Store:
                 self._leases[nxt] = (annotator_id, session, now + timedelta(seconds=self.lease_seconds))
         return self.item_view(nxt, annotator_id) if nxt is not None else None
 
+    def _closed(self, annotator_id: int, item_id: int) -> bool:
+        """Whether the text may no longer be served to this annotator (skips aside)."""
+        return item_id in self._done or item_id in self._mine.get(annotator_id, ())
+
+    def _set_answer_count(self, item_id: int, n: int) -> None:
+        """Overlap bookkeeping (answers_per_text > 1) after a text's number of current answers changed."""
+        self._answer_counts[item_id] = n
+        if n >= self.answers_per_text:
+            self._done.add(item_id)
+            self._started.pop(item_id, None)
+            return
+        if item_id in self._done:
+            self._done.discard(item_id)
+            self._fallback_cursor = 0  # it may sit in the skipped-over prefix of the fallback order
+        if n > 0:
+            self._started.setdefault(item_id, None)
+        else:
+            self._started.pop(item_id, None)
+
+    def refresh_answers(self, item_id: int) -> None:
+        """Reload one text's answer bookkeeping from the database (after an undo or a review change moved
+        answers between annotators). Only needed with answers_per_text > 1."""
+        if self.answers_per_text == 1:
+            return
+        with self._session() as s:
+            who = set(s.scalars(select(Label.annotator_id).where(Label.item_id == item_id, Label.is_current)))
+        with self._lock:
+            for annotator_id, items in self._mine.items():
+                if annotator_id not in who:
+                    items.discard(item_id)
+            for annotator_id in who:
+                self._mine.setdefault(annotator_id, set()).add(item_id)
+            if who:
+                self._labeled.add(item_id)
+            self._set_answer_count(item_id, len(who))
+
     def _candidates(self, annotator_id: int, now: datetime, exclude: int | None = None):
         skipped = self._skipped.get(annotator_id, ())
+        mine = self._mine.get(annotator_id, ())
 
         def free(item_id: int) -> bool:
-            if item_id in self._labeled or item_id in skipped or item_id == exclude:
+            if item_id in self._done or item_id in skipped or item_id == exclude or item_id in mine:
                 return False
             holder = self._leases.get(item_id)
             return holder is None or holder[2] <= now
 
+        for item_id in list(self._started):  # overlap: texts others began, before fresh ones
+            if free(item_id):
+                yield item_id
         for item_id in self._ranking.order:
             if free(item_id):
                 yield item_id
@@ -496,7 +570,7 @@ class Store:
         # the full order.
         if self._fallback_cursor == 0 and len(self._fallback) != len(self._order):
             self._fallback = list(self._order)
-        order, labeled = self._fallback, self._labeled
+        order, labeled = self._fallback, self._done
         while self._fallback_cursor < len(order) and order[self._fallback_cursor] in labeled:
             self._fallback_cursor += 1
         start = pos = self._fallback_cursor
@@ -560,6 +634,19 @@ class Store:
         allows (one current answer per text and annotator). Closing that too would need a row lock on the
         item in every answer and lease, on the hot path, for a window of milliseconds.
         """
+        if self.answers_per_text > 1:
+            n, mine, skipped = conn.execute(_ANSWER_STATE, {"item": item_id, "annotator": annotator_id}).one()
+            if n < self.answers_per_text and not mine and not skipped:
+                return True
+            conn.execute(_RELEASE_ITEM, {"item": item_id})
+            if n:
+                self._labeled.add(item_id)
+                self._set_answer_count(item_id, n)
+            if mine:
+                self._mine.setdefault(annotator_id, set()).add(item_id)
+            if skipped:
+                self._skipped.setdefault(annotator_id, set()).add(item_id)
+            return False
         labeled, skipped = conn.execute(_ANSWERED_OR_SKIPPED, {"item": item_id, "annotator": annotator_id}).one()
         if not labeled and not skipped:
             return True
@@ -770,6 +857,12 @@ _INSERT_LABEL = insert(_LABELS).values(item_id=bindparam("item"), annotator_id=b
 # a current answer by anyone, a skip by this annotator (see Store._still_open)
 _ANSWERED_OR_SKIPPED = select(
     exists().where(_LABELS.c.item_id == bindparam("item"), _LABELS.c.is_current),
+    exists().where(_SKIPS.c.item_id == bindparam("item"), _SKIPS.c.annotator_id == bindparam("annotator")))
+_ANSWER_STATE = select(  # overlap: the text's current answers, whether one is this annotator's, and a skip
+    select(func.count()).select_from(_LABELS).where(_LABELS.c.item_id == bindparam("item"), _LABELS.c.is_current)
+    .scalar_subquery(),
+    exists().where(_LABELS.c.item_id == bindparam("item"), _LABELS.c.annotator_id == bindparam("annotator"),
+                   _LABELS.c.is_current),
     exists().where(_SKIPS.c.item_id == bindparam("item"), _SKIPS.c.annotator_id == bindparam("annotator")))
 _LIVE_LEASE_OF_OTHER = select(_LEASES.c.item_id).where(
     _LEASES.c.item_id == bindparam("item"), _LEASES.c.annotator_id != bindparam("annotator"),

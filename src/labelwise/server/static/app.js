@@ -337,8 +337,9 @@ function metricLabel(metric) {
 function renderProgress(p) {
   const metricName = metricLabel(p.metric);
   $("progress-summary").textContent =
-    `${p.n_labels} of ${p.n_items} texts labeled. ` +
-    (p.accuracy == null ? "The model's accuracy is estimated once there are at least 10 labels with 2 per label."
+    `${p.n_labels} of ${p.n_items} texts labeled` +
+    (p.answers_per_text > 1 ? ` (${p.n_complete} with all ${p.answers_per_text} answers). ` : ". ") +
+    (p.accuracy == null ? "The model's accuracy is estimated once there are at least 10 labels, two labels with 2 or more."
       : `Estimated ${metricName}: ${(p.accuracy * 100).toFixed(1)}% (k-fold cross-validation on the labels so far).`) +
     (p.model.rounds ? ` Model retrained ${p.model.rounds === 1 ? "once" : `${p.model.rounds} times`}.` : " Not trained yet.") +
     (stageText(p.model.stage) ? ` Training now: ${stageText(p.model.stage)}` +
