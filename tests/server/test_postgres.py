@@ -419,3 +419,26 @@ def test_background_training_reads_and_records_on_postgres(pg_url, tmp_path):
         assert again._ranking.order == ranking and again.ranking_version == last["id"]
     finally:
         again.close()
+
+
+def test_two_answers_per_text_across_two_processes(pg_url):
+    """answers_per_text = 2 on PostgreSQL: the database check (one query with a count) keeps a complete text from
+    a third annotator when the second answer came through another server process."""
+    Store.create(pg_url, make_corpus(3), name="p", labels=LABELS, settings={"answers_per_text": 2}).close()
+    first, second = Store(pg_url), Store(pg_url)
+    try:
+        a, _ = first.add_annotator("alice")
+        b, _ = first.add_annotator("bob")
+        c, _ = first.add_annotator("carol")
+        item = first.next_item(a)["id"]
+        first.submit(a, item, "pos")
+        assert second.next_item(b) is not None  # the other process does not know alice began it ...
+        second.submit(b, item, "neg")  # ... but bob answers it there (from a search, say)
+        assert first.next_item(c)["id"] != item  # first's cache still counts one answer: the database says two
+        assert first.n_complete == 1
+        third = Store(pg_url)  # a restart counts it complete too
+        assert third.n_complete == 1
+        third.close()
+    finally:
+        first.close()
+        second.close()
