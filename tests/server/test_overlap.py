@@ -108,3 +108,59 @@ def _corpus():
     from labelwise.data import Corpus
 
     return Corpus(ids=["x"], texts=["one"], task="multiclass", label_set=["pos", "neg"])
+
+
+def test_a_review_change_counts_its_author_and_never_sends_the_text_back_to_them(make_store):
+    """K = 2: alice answers, a reviewer changes her answer. Both have answered (her answer is superseded, not taken
+    back), so the text is complete and alice is never served it again; undoing the change reopens it."""
+    from labelwise.server.review import ReviewQueue
+    from labelwise.server.store import utcnow
+    from labelwise.server.tables import Review
+
+    store = make_store(3, settings={"answers_per_text": 2})
+    a, _ = store.add_annotator("alice")
+    r, _ = store.add_annotator("rita")
+    item = store.next_item(a)["id"]
+    label_id = store.submit(a, item, "pos")["label_id"]
+    with store._write_session.begin() as s:
+        review = Review(item_id=item, label_id=label_id, quality=0.1, suggested="neg", given="pos",
+                        created_at=utcnow(), rank=0)
+        s.add(review)
+        s.flush()
+        review_id = review.id
+    ReviewQueue(store, mode="thread").decide(review_id, r, "change")
+    assert item in store._done and store.n_complete == 1
+    served = [store.next_item(a)["id"], store.next_item(r)["id"]]
+    assert item not in served
+    again = Store(store.url)
+    try:
+        assert again.n_complete == 1 and item in again._mine[a] and item in again._mine[r]
+    finally:
+        again.close()
+    store.undo(r)  # the change taken back: only alice has answered, the text needs one more person
+    assert store.n_complete == 0 and item in store._started and item not in store._mine.get(r, set())
+
+
+def test_an_annotator_far_ahead_skips_their_own_answers_and_undo_brings_texts_back(make_store, monkeypatch):
+    """K = 2, alice alone answers 40 texts: her fallback scan starts after them (not a rescan per request), bob is
+    served hers first (only the oldest few are scanned as 'started'), and an undone answer or skip is hers again."""
+    from labelwise.server import store as store_mod
+
+    monkeypatch.setattr(store_mod, "_STARTED_SCAN", 5)
+    store = make_store(60, settings={"answers_per_text": 2})
+    a, _ = store.add_annotator("alice")
+    b, _ = store.add_annotator("bob")
+    order = list(store._order)
+    item = store.next_item(a)["id"]
+    for _ in range(40):
+        item = store.submit(a, item, "pos", next_item=True)["next"]["id"]
+    assert item == order[40] and store._own_cursor[a] >= 39  # (the 40th was being answered at that scan)
+    assert store.next_item(b)["id"] == order[0]  # the oldest text alice began
+    skipped = store.skip(a, item)["next"]["id"]  # alice passes on order[40]
+    assert skipped == order[41]
+    store.undo(a)  # the skip taken back: order[40] is hers again
+    assert store.next_item(a)["id"] == order[40]
+    store.submit(a, order[40], "neg")
+    store.undo(a)  # her answer to order[40] taken back: hers to answer again
+    assert store.next_item(a)["id"] == order[40]
+    assert order[40] not in store._mine[a] and store._answer_counts[order[40]] == 0

@@ -20,6 +20,7 @@ SQLite and PostgreSQL).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import secrets
 import threading
@@ -151,6 +152,9 @@ class Store:
         # (rewinding the cursor to 0 restores the full order: see _candidates)
         self._fallback = list(self._order)
         self._fallback_cursor = 0
+        # overlap only: per annotator, the fallback prefix they can never be served again (texts complete, theirs
+        # or skipped by them), so one annotator far ahead of the others does not rescan their own answers
+        self._own_cursor: dict[int, int] = {}
         self._names: dict[int, str] = {}  # annotator id -> name (names never change)
         self._lease_upsert = _lease_upsert(self.engine.dialect.name)
         self._ranking = _Ranking(order=[])
@@ -234,23 +238,26 @@ class Store:
     def _load_caches(self) -> None:
         now = utcnow()
         with self._session() as s:
-            current = s.execute(select(Label.item_id, Label.annotator_id).where(Label.is_current)
-                                .order_by(Label.id)).all()
-            self._labeled: set[int] = {item_id for item_id, _ in current}
+            self._labeled: set[int] = set(s.scalars(select(Label.item_id).where(Label.is_current)).all())
             # texts that left the queue: with one answer per text the labeled set itself; with overlap those
-            # with answers_per_text answers, and per annotator the texts they answered (``_mine``); texts with
-            # some answers but not all (``_started``, oldest first) are served before fresh ones
+            # answered by answers_per_text people, and per annotator the texts they answered (``_mine``); texts
+            # with some answers but not all (``_started``, oldest first) are served before fresh ones. "Answered"
+            # counts every answer not taken back: one a reviewer changed still counts for its author
             self._mine: dict[int, set[int]] = {}
             self._answer_counts: dict[int, int] = {}
             if self.answers_per_text == 1:
                 self._done = self._labeled
                 self._started: dict[int, None] = {}
             else:
-                for item_id, annotator_id in current:
+                answered = s.execute(select(Label.item_id, Label.annotator_id).distinct()
+                                     .where(Label.retracted_at.is_(None))).all()
+                first = dict(s.execute(select(Label.item_id, func.min(Label.id)).where(Label.retracted_at.is_(None))
+                                       .group_by(Label.item_id)).all())
+                for item_id, annotator_id in answered:
                     self._mine.setdefault(annotator_id, set()).add(item_id)
                     self._answer_counts[item_id] = self._answer_counts.get(item_id, 0) + 1
                 self._done = {i for i, c in self._answer_counts.items() if c >= self.answers_per_text}
-                self._started = {i: None for i, _ in current if i not in self._done}
+                self._started = {i: None for i in sorted(first, key=first.get) if i not in self._done}
             self._leases: dict[int, tuple[int, str, datetime]] = {
                 r.item_id: (r.annotator_id, r.session, r.expires_at)
                 for r in s.scalars(select(Lease).where(Lease.expires_at > now))}
@@ -391,8 +398,9 @@ class Store:
                     nxt = None
             self._labeled.add(item_id)
             if self.answers_per_text > 1:
-                self._mine.setdefault(annotator_id, set()).add(item_id)
-                if old is None:
+                mine = self._mine.setdefault(annotator_id, set())
+                if item_id not in mine:  # a first answer of this annotator on the text
+                    mine.add(item_id)
                     self._set_answer_count(item_id, self._answer_counts.get(item_id, 0) + 1)
             self._leases.pop(item_id, None)
             if nxt is not None:
@@ -476,9 +484,10 @@ class Store:
                                  .where(Label.item_id == item_id, Label.is_current))
             if undone_skip:
                 self._skipped.get(annotator_id, set()).discard(item_id)
+                self._own_cursor.pop(annotator_id, None)  # it may sit in their skipped-over prefix
             if not still:
                 self._labeled.discard(item_id)
-                self._fallback_cursor = 0  # the text may sit in the skipped-over prefix of the fallback order
+                self._rewind_fallback()  # the text may sit in the skipped-over prefix of the fallback order
             if self.answers_per_text > 1:
                 self.refresh_answers(item_id)
             if lease_it:
@@ -512,6 +521,11 @@ class Store:
                 self._leases[nxt] = (annotator_id, session, now + timedelta(seconds=self.lease_seconds))
         return self.item_view(nxt, annotator_id) if nxt is not None else None
 
+    def _rewind_fallback(self) -> None:
+        """A text may be served again: restart every fallback scan from the top (see _candidates)."""
+        self._fallback_cursor = 0
+        self._own_cursor.clear()
+
     def _closed(self, annotator_id: int, item_id: int) -> bool:
         """Whether the text may no longer be served to this annotator (skips aside)."""
         return item_id in self._done or item_id in self._mine.get(annotator_id, ())
@@ -525,7 +539,7 @@ class Store:
             return
         if item_id in self._done:
             self._done.discard(item_id)
-            self._fallback_cursor = 0  # it may sit in the skipped-over prefix of the fallback order
+            self._rewind_fallback()  # it may sit in the skipped-over prefix of the fallback order
         if n > 0:
             self._started.setdefault(item_id, None)
         else:
@@ -536,16 +550,21 @@ class Store:
         answers between annotators). Only needed with answers_per_text > 1."""
         if self.answers_per_text == 1:
             return
-        with self._session() as s:
-            who = set(s.scalars(select(Label.annotator_id).where(Label.item_id == item_id, Label.is_current)))
-        with self._lock:
+        with self._lock, self._session() as s:  # read under the lock: no answer lands between read and update
+            who = set(s.scalars(select(Label.annotator_id).where(Label.item_id == item_id,
+                                                                 Label.retracted_at.is_(None))))
+            current = s.scalar(select(func.count()).select_from(Label)
+                               .where(Label.item_id == item_id, Label.is_current))
             for annotator_id, items in self._mine.items():
-                if annotator_id not in who:
+                if annotator_id not in who and item_id in items:
                     items.discard(item_id)
+                    self._own_cursor.pop(annotator_id, None)  # it may sit in their skipped-over prefix
             for annotator_id in who:
                 self._mine.setdefault(annotator_id, set()).add(item_id)
-            if who:
+            if current:
                 self._labeled.add(item_id)
+            else:
+                self._labeled.discard(item_id)
             self._set_answer_count(item_id, len(who))
 
     def _candidates(self, annotator_id: int, now: datetime, exclude: int | None = None):
@@ -558,7 +577,10 @@ class Store:
             holder = self._leases.get(item_id)
             return holder is None or holder[2] <= now
 
-        for item_id in list(self._started):  # overlap: texts others began, before fresh ones
+        # overlap: texts others began, before fresh ones. Only the oldest _STARTED_SCAN: one annotator far ahead of
+        # the others leaves many texts waiting that are theirs, and this runs under the store's lock; texts
+        # further on still come up in the ranked or fallback order
+        for item_id in list(itertools.islice(self._started, _STARTED_SCAN)):
             if free(item_id):
                 yield item_id
         for item_id in self._ranking.order:
@@ -574,10 +596,16 @@ class Store:
         while self._fallback_cursor < len(order) and order[self._fallback_cursor] in labeled:
             self._fallback_cursor += 1
         start = pos = self._fallback_cursor
+        overlap = self.answers_per_text > 1
+        if overlap:  # the list is not compacted (that would shift the per-annotator cursors): skip own prefix
+            pos = max(pos, self._own_cursor.get(annotator_id, 0))
+            while pos < len(order) and (order[pos] in labeled or order[pos] in mine or order[pos] in skipped):
+                pos += 1
+            self._own_cursor[annotator_id] = pos
         while pos < len(order):
             item_id = order[pos]
             if item_id not in labeled and free(item_id):
-                if pos - start > 32:
+                if pos - start > 32 and not overlap:
                     kept = [i for i in order[start:pos] if i not in labeled]
                     order[start:pos] = kept
                     pos = start + len(kept)
@@ -858,11 +886,13 @@ _INSERT_LABEL = insert(_LABELS).values(item_id=bindparam("item"), annotator_id=b
 _ANSWERED_OR_SKIPPED = select(
     exists().where(_LABELS.c.item_id == bindparam("item"), _LABELS.c.is_current),
     exists().where(_SKIPS.c.item_id == bindparam("item"), _SKIPS.c.annotator_id == bindparam("annotator")))
-_ANSWER_STATE = select(  # overlap: the text's current answers, whether one is this annotator's, and a skip
-    select(func.count()).select_from(_LABELS).where(_LABELS.c.item_id == bindparam("item"), _LABELS.c.is_current)
+_STARTED_SCAN = 500
+_ANSWER_STATE = select(  # overlap: how many people answered the text (answers not taken back), this one too, a skip
+    select(func.count(_LABELS.c.annotator_id.distinct())).where(_LABELS.c.item_id == bindparam("item"),
+                                                                _LABELS.c.retracted_at.is_(None))
     .scalar_subquery(),
     exists().where(_LABELS.c.item_id == bindparam("item"), _LABELS.c.annotator_id == bindparam("annotator"),
-                   _LABELS.c.is_current),
+                   _LABELS.c.retracted_at.is_(None)),
     exists().where(_SKIPS.c.item_id == bindparam("item"), _SKIPS.c.annotator_id == bindparam("annotator")))
 _LIVE_LEASE_OF_OTHER = select(_LEASES.c.item_id).where(
     _LEASES.c.item_id == bindparam("item"), _LEASES.c.annotator_id != bindparam("annotator"),
