@@ -127,7 +127,10 @@ def run(args: argparse.Namespace) -> int:
                       f"{len(corpus) - len(cleaned)} dropped: {args.cleaned}")
     console.print(f"{check.summary['n_issues']} of {len(corpus)} labels flagged (model {check.model}); "
                   f"ranked records: {args.out}; summary: {summary_dir} ({time.perf_counter() - started:.1f} s)")
-    for c in check.summary.get("small_class_flags") or []:
+    small = check.summary.get("small_class_flags") or []
+    for c in small[:5]:
         console.print(f"review with care: {c['flagged']} of {c['n']} '{c['label']}' records flagged "
                       f"({c['flagged_share']:.0%}): a class this small is hard for the models to learn", markup=False)
+    if len(small) > 5:
+        console.print(f"review with care: {len(small) - 5} more small classes like these (summary.md)", markup=False)
     return 0

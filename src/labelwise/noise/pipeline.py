@@ -360,15 +360,18 @@ def multiclass_result(corpus: Corpus, pred_probs: np.ndarray, *, model: str = "g
 
 #: a class is "small" below this share of the records ...
 SMALL_CLASS_SHARE = 0.05
-#: ... and its flags ask for care when its flagged share is this many times the overall one (and >= 10 %)
+#: ... and its flags ask for care when its flagged share is this many times the overall one ...
 SMALL_CLASS_FLAG_RATIO = 3.0
+#: ... and at least this share
+SMALL_CLASS_MIN_FLAGGED_SHARE = 0.1
 
 
 def small_class_flags(y: np.ndarray, is_issue: np.ndarray, label_set: Sequence[str]) -> list[dict[str, Any]]:
     """Small classes flagged far more often than the rest: ``[{"label", "n", "flagged", "flagged_share"}]``.
 
     y: (n,) given class indices; is_issue: (n,) flagged mask. A class under ``SMALL_CLASS_SHARE`` of the
-    records whose flagged share is at least ``SMALL_CLASS_FLAG_RATIO`` times the overall share (and 10 %).
+    records whose flagged share is at least ``SMALL_CLASS_FLAG_RATIO`` times the overall share (and
+    ``SMALL_CLASS_MIN_FLAGGED_SHARE``), most flagged first.
     Why: the out-of-fold models see few examples of such a class, predict it rarely, and so flag its texts
     more than its labels deserve (trec6's ABBR questions, "What does LASER mean ?", are flagged as DESC). The
     flags stand; the summary says to review them before changing anything.
@@ -384,10 +387,10 @@ def small_class_flags(y: np.ndarray, is_issue: np.ndarray, label_set: Sequence[s
         if counts[k] == 0 or counts[k] >= SMALL_CLASS_SHARE * n:
             continue
         share = flagged[k] / counts[k]
-        if share >= 0.1 and share >= SMALL_CLASS_FLAG_RATIO * overall:
+        if share >= SMALL_CLASS_MIN_FLAGGED_SHARE and share >= SMALL_CLASS_FLAG_RATIO * overall:
             out.append({"label": name, "n": int(counts[k]), "flagged": int(flagged[k]),
                         "flagged_share": round(float(share), 4)})
-    return out
+    return sorted(out, key=lambda c: (-c["flagged_share"], -c["flagged"]))
 
 
 def _level_stats(y: np.ndarray, pred_probs: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
