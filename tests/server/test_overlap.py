@@ -16,7 +16,8 @@ def test_each_text_gets_two_answers_from_different_people_started_ones_first(mak
     first = store.next_item(a)["id"]
     store.submit(a, first, "pos")
     assert store.n_labeled == 1 and store.n_complete == 0
-    assert store.next_item(b)["id"] == first  # the text alice began comes first for bob
+    served = store.next_item(b)
+    assert served["id"] == first and served["n_answers"] == 1  # the text alice began comes first for bob
     assert store.next_item(a)["id"] != first  # never twice to alice
     store.submit(b, first, "neg")
     assert store.n_complete == 1

@@ -720,9 +720,11 @@ class Store:
                 "probabilities": {lab: round(float(p), 4) for lab, p in zip(labels, row, strict=True)}}
 
     def _fresh_view(self, item_id: int) -> dict[str, Any]:
-        """The view of a text just leased from the queue: unanswered by construction, so no query."""
+        """The view of a text just leased from the queue: unanswered by this annotator by construction (and by
+        anyone, with one answer per text), so no query."""
         key, text, tokens = self._items[item_id]
-        return {"id": item_id, "key": key, "text": text, "tokens": tokens, "answer": None, "n_answers": 0,
+        n_answers = self._answer_counts.get(item_id, 0)  # overlap: the others' answers so far (cached)
+        return {"id": item_id, "key": key, "text": text, "tokens": tokens, "answer": None, "n_answers": n_answers,
                 "suggestion": self.suggestion(item_id), "leased_to_me": True}
 
     def item_view(self, item_id: int, annotator_id: int | None = None) -> dict[str, Any]:
