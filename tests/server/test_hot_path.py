@@ -176,3 +176,16 @@ def test_a_read_first_transaction_survives_a_commit_from_another_connection_when
     assert [r[0] for r in other.execute("SELECT x FROM t ORDER BY x")] == [1, 2]
     other.close()
     engine.dispose()
+
+
+def test_retiring_an_answer_uses_the_one_current_answer_index(make_store):
+    """The UPDATE that retires an annotator's current answer must search the partial unique index by (text,
+    annotator): with SQLAlchemy's "is_current = 1" SQLite could not use it and scanned the annotator's whole
+    history on every answer, a cost that grew with every answer. A query plan, not a timing."""
+    from labelwise.server.store import _RETIRE_CURRENT
+
+    store = make_store(3)
+    sql = str(_RETIRE_CURRENT.compile(store.engine))
+    with store.engine.connect() as conn:
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, (False, 1, 1)).fetchall()
+    assert "ux_labels_current" in " ".join(str(row[-1]) for row in plan), plan
