@@ -165,3 +165,29 @@ def test_an_annotator_far_ahead_skips_their_own_answers_and_undo_brings_texts_ba
     store.undo(a)  # her answer to order[40] taken back: hers to answer again
     assert store.next_item(a)["id"] == order[40]
     assert order[40] not in store._mine[a] and store._answer_counts[order[40]] == 0
+
+
+def test_every_answer_export_lists_each_annotators_answer(tmp_path):
+    import json
+
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"id": 1, "text": "one"}\n{"id": 2, "text": "two"}\n', encoding="utf-8")
+    project = tmp_path / "p"
+    assert main(["new", str(project), "--data", str(data), "--labels", "pos,neg", "--answers-per-text", "2"]) == 0
+    store = Store(f"sqlite:///{project / 'labelwise.db'}")
+    try:
+        a, _ = store.add_annotator("alice")
+        b, _ = store.add_annotator("bob")
+        first = store.next_item(a)["id"]
+        store.submit(a, first, "pos")
+        assert store.next_item(b)["id"] == first
+        store.submit(b, first, "neg")
+        key = store.item_view(first)["key"]
+    finally:
+        store.close()
+    assert main(["export", str(project), "--format", "answers"]) == 0
+    rows = [json.loads(x) for x in (project / "export" / "labels.answers.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["annotator"], r["label"]) for r in rows] == [(int(key), "alice", "pos"), (int(key), "bob", "neg")]
+    assert main(["export", str(project), "--format", "jsonl", "--out", str(tmp_path / "one.jsonl")]) == 0
+    one = [json.loads(x) for x in (tmp_path / "one.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["annotator"], r["label"]) for r in one] == [("bob", "neg")]  # per text: the latest answer

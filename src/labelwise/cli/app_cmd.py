@@ -87,7 +87,8 @@ def register(subparsers) -> None:
                               description="Export the current answers (one per labeled text). Written "
                                           "atomically; the server may keep running.")
     p.add_argument("project", type=Path)
-    p.add_argument("--format", choices=("jsonl", "csv", "label-studio", "doccano"), default="jsonl")
+    p.add_argument("--format", choices=("jsonl", "csv", "label-studio", "doccano", "answers"), default="jsonl",
+                   help="answers: every annotator's current answer, one JSON line each (the others: one record per text)")
     p.add_argument("--out", type=Path, help="output file (default: PROJECT/export/labels.<ext>)")
     p.set_defaults(handler=cmd_export)
 

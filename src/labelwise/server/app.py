@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from labelwise.server.export import EXTENSIONS, FORMATS, render
+from labelwise.server.export import EXTENSIONS, FORMATS, export_body
 from labelwise.server.progress import forecast
 from labelwise.server.store import Store, StoreError
 
@@ -255,7 +255,7 @@ def create_app(store: Store, *, trainer: Any = None, require_token: bool = False
     def export(who: Who, format: str = "jsonl") -> Response:  # noqa: A002
         if format not in FORMATS:
             raise HTTPException(422, f"format must be one of {', '.join(FORMATS)}")
-        body = render(store.export_records(), format, task=store.project.task)
+        body, _ = export_body(store, format)
         media = {"csv": "text/csv", "label-studio": "application/json"}.get(format, "application/x-ndjson")
         filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"{store.project.name}-labels{EXTENSIONS[format]}")
         return Response(body.encode("utf-8"), media_type=f"{media}; charset=utf-8",

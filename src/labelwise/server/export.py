@@ -1,4 +1,6 @@
-"""Exports of a project's current answers: jsonl, csv, label-studio (JSON tasks) and doccano (JSONL).
+"""Exports of a project's current answers: jsonl, csv, label-studio (JSON tasks) and doccano (JSONL), one record
+per text (its answer in use); ``answers``: every annotator's current answer, one JSONL record each (overlap,
+agreement studies), in the jsonl layout.
 
 Files are written atomically (a temporary file in the same folder, fsynced, then renamed over the target),
 so a crash never leaves a half-written export.
@@ -16,8 +18,17 @@ from typing import Any
 
 from labelwise.data.io import write_atomic
 
-FORMATS = ("jsonl", "csv", "label-studio", "doccano")
-EXTENSIONS = {"jsonl": ".jsonl", "csv": ".csv", "label-studio": ".json", "doccano": ".jsonl"}
+FORMATS = ("jsonl", "csv", "label-studio", "doccano", "answers")
+EXTENSIONS = {"jsonl": ".jsonl", "csv": ".csv", "label-studio": ".json", "doccano": ".jsonl", "answers": ".answers.jsonl"}
+
+
+def export_body(store: Any, fmt: str) -> tuple[str, int]:
+    """The export of ``store`` in ``fmt`` and its number of records."""
+    if fmt == "answers":
+        records = store.export_records(every_answer=True)
+        return render(records, "jsonl", task=store.project.task), len(records)
+    records = store.export_records()
+    return render(records, fmt, task=store.project.task), len(records)
 
 
 def _as_list(answer: Any) -> list[str]:
@@ -66,5 +77,5 @@ def render(records: Sequence[dict[str, Any]], fmt: str, *, task: str) -> str:
 
 def export_project(store: Any, fmt: str, out: str | os.PathLike) -> tuple[Path, int]:
     """Write the project's current answers to ``out`` in ``fmt``; returns (path, number of records)."""
-    records = store.export_records()
-    return write_atomic(out, render(records, fmt, task=store.project.task)), len(records)
+    body, n = export_body(store, fmt)
+    return write_atomic(out, body), n

@@ -805,20 +805,23 @@ class Store:
                              .order_by(Label.created_at, Label.id)).all()
         return dict(rows)
 
-    def export_records(self) -> list[dict[str, Any]]:
+    def export_records(self, *, every_answer: bool = False) -> list[dict[str, Any]]:
         """One record per labeled text (pool order): key, id (the key as the data gave it: an integer for a
-        project whose ids were all integers), text, answer, annotator, time."""
+        project whose ids were all integers), text, answer, annotator, time; the answer is the text's latest
+        current one. ``every_answer``: one record per current answer instead (each annotator's), pool order then
+        time."""
         as_id = int if self.project.settings.get("id_type") == "int" else str
         with self._session() as s:
             rows = s.execute(select(Item.key, Item.text, Item.position, Label.value, Annotator.name,
                                     Label.created_at, Item.tokens)
                              .join(Label, Label.item_id == Item.id).join(Annotator, Annotator.id == Label.annotator_id)
                              .where(Label.is_current).order_by(Label.created_at, Label.id)).all()
-        latest: dict[str, dict[str, Any]] = {}
-        for key, text, position, value, name, created, tokens in rows:
-            latest[key] = {"key": key, "id": as_id(key), "text": text, "position": position, "answer": value, "annotator": name,
-                           "created_at": created.isoformat() + "Z", "tokens": tokens}
-        return sorted(latest.values(), key=lambda r: r["position"])
+        records = [{"key": key, "id": as_id(key), "text": text, "position": position, "answer": value,
+                    "annotator": name, "created_at": created.isoformat() + "Z", "tokens": tokens}
+                   for key, text, position, value, name, created, tokens in rows]
+        if not every_answer:
+            records = list({r["key"]: r for r in records}.values())  # per text, the latest current answer
+        return sorted(records, key=lambda r: r["position"])  # stable: answers of one text stay in time order
 
     def label_counts(self) -> dict[str, int]:
         if self.project.task == "ner":  # entities per type
