@@ -191,3 +191,22 @@ def test_every_answer_export_lists_each_annotators_answer(tmp_path):
     assert main(["export", str(project), "--format", "jsonl", "--out", str(tmp_path / "one.jsonl")]) == 0
     one = [json.loads(x) for x in (tmp_path / "one.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [(r["annotator"], r["label"]) for r in one] == [("bob", "neg")]  # per text: the latest answer
+
+
+def test_agreement_counts_texts_answered_alike(make_store):
+    from fastapi.testclient import TestClient
+
+    from labelwise.server.app import create_app
+
+    store = make_store(4, settings={"answers_per_text": 2})
+    people = [store.add_annotator(name)[0] for name in ("alice", "bob")]
+    answers = {0: ("pos", "pos"), 1: ("pos", "neg"), 2: ("neu", None)}  # agree, disagree, one answer only
+    for k, pair in answers.items():
+        for who, value in zip(people, pair, strict=True):
+            if value is not None:
+                store.submit(who, store.item_ids[k], value)
+    assert store.agreement() == {"texts": 2, "agreeing": 1}
+    client = TestClient(create_app(store))
+    client.post("/api/login", json={"name": "alice"})
+    progress = client.get("/api/progress").json()
+    assert progress["agreement"] == {"texts": 2, "agreeing": 1} and progress["answers_per_text"] == 2

@@ -240,6 +240,7 @@ def create_app(store: Store, *, trainer: Any = None, require_token: bool = False
         return {
             "n_labels": n, "n_items": store.n_items, "counts": store.label_counts(),
             "answers_per_text": store.answers_per_text, "n_complete": store.n_complete,
+            "agreement": store.agreement() if store.answers_per_text > 1 else None,
             "metric": runs[-1]["metric"] if runs else None,
             "accuracy": curve[-1]["score"] if curve else None,
             "curve": curve,

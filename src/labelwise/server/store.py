@@ -823,6 +823,16 @@ class Store:
             records = list({r["key"]: r for r in records}.values())  # per text, the latest current answer
         return sorted(records, key=lambda r: r["position"])  # stable: answers of one text stay in time order
 
+    def agreement(self) -> dict[str, int]:
+        """Texts with two or more current answers (``texts``) and how many of them have one answer from everybody
+        (``agreeing``), counted by the database (the progress view polls this)."""
+        per_text = (select(func.count(func.distinct(cast(Label.value, Text))).label("distinct"))
+                    .where(Label.is_current).group_by(Label.item_id).having(func.count() >= 2).subquery())
+        with self._session() as s:
+            texts, agreeing = s.execute(select(func.count(), func.count().filter(per_text.c.distinct == 1))
+                                        .select_from(per_text)).one()
+        return {"texts": int(texts), "agreeing": int(agreeing or 0)}
+
     def label_counts(self) -> dict[str, int]:
         if self.project.task == "ner":  # entities per type
             from labelwise.server.spans import entity_counts
