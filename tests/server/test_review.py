@@ -142,6 +142,7 @@ def test_same_answer_compares_label_sets_and_annotator_stats_have_no_nan(tmp_pat
     store = create_project(tmp_path / "p", path, labels=["a", "b", "c"], task="multilabel", import_labels=True)
     try:
         item = store.item_ids[0]
+        assert store.current_labels()[item] == ["a", "b"]  # imported in canonical (label-set) order
         assert _same_answer(store.validate(["a", "b"], item), ["b", "a"], store, item)
         assert not _same_answer(store.validate(["a"], item), ["b", "a"], store, item)
     finally:

@@ -221,9 +221,14 @@ class Store:
                                                       "created_at": now}])
                     importer = conn.execute(select(Annotator.id).where(Annotator.name == "import")).scalar_one()
                     pk = dict(conn.execute(select(Item.key, Item.id)).all())
+                    if corpus.task == "multilabel":  # canonical form, as validate() stores answers
+                        values = [None if v is None else [label for label in labels if label in set(v)]
+                                  for v in corpus.labels]
+                    else:
+                        values = list(corpus.labels)
                     answers = [{"item_id": pk[key], "annotator_id": importer, "value": value,
                                 "created_at": now, "is_current": True, "source": "import"}
-                               for key, value in zip(keys, corpus.labels, strict=True) if value is not None]
+                               for key, value in zip(keys, values, strict=True) if value is not None]
                     if answers:
                         conn.execute(insert(Label), answers)
         finally:
