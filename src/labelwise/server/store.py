@@ -537,7 +537,7 @@ class Store:
         return item_id in self._done or item_id in self._mine.get(annotator_id, ())
 
     def _set_answer_count(self, item_id: int, n: int) -> None:
-        """Overlap bookkeeping (answers_per_text > 1) after a text's number of current answers changed."""
+        """Overlap bookkeeping (answers_per_text > 1) after the number of people who answered a text changed."""
         self._answer_counts[item_id] = n
         if n >= self.answers_per_text:
             self._done.add(item_id)
