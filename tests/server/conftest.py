@@ -24,6 +24,11 @@ def make_corpus(n: int, *, task: str = "multiclass", prefix: str = "text") -> Co
                   label_set=list(LABELS))
 
 
+def annotators(store: Store, *names: str) -> list[int]:
+    """Create the named annotators; their ids, in order."""
+    return [store.add_annotator(name)[0] for name in names]
+
+
 @pytest.fixture
 def make_store(tmp_path):
     stores = []

@@ -8,11 +8,12 @@ import pytest
 from labelwise.cli.main import main
 from labelwise.server.store import Store
 
+from .conftest import annotators
+
 
 def test_each_text_gets_two_answers_from_different_people_started_ones_first(make_store):
     store = make_store(6, settings={"answers_per_text": 2})
-    a, _ = store.add_annotator("alice")
-    b, _ = store.add_annotator("bob")
+    a, b = annotators(store, "alice", "bob")
     first = store.next_item(a)["id"]
     store.submit(a, first, "pos")
     assert store.n_labeled == 1 and store.n_complete == 0
@@ -37,9 +38,7 @@ def test_each_text_gets_two_answers_from_different_people_started_ones_first(mak
 
 def test_undo_reopens_a_completed_text_and_a_restart_rebuilds_the_counts(make_store):
     store = make_store(4, settings={"answers_per_text": 2})
-    a, _ = store.add_annotator("alice")
-    b, _ = store.add_annotator("bob")
-    c, _ = store.add_annotator("carol")
+    a, b, c = annotators(store, "alice", "bob", "carol")
     item = store.next_item(a)["id"]
     store.submit(a, item, "pos")
     store.next_item(b)
@@ -64,9 +63,7 @@ def test_another_process_answer_is_seen_before_a_text_is_served_again(make_store
     store = make_store(3, settings={"answers_per_text": 2})
     other = Store(store.url)
     try:
-        a, _ = store.add_annotator("alice")
-        b, _ = store.add_annotator("bob")
-        c, _ = store.add_annotator("carol")
+        a, b, c = annotators(store, "alice", "bob", "carol")
         item = store.next_item(a)["id"]
         store.submit(a, item, "pos")
         other.submit(b, item, "neg")  # through the other process: this one's cache still counts one answer
@@ -79,8 +76,7 @@ def test_another_process_answer_is_seen_before_a_text_is_served_again(make_store
 
 def test_one_answer_per_text_is_unchanged(make_store):
     store = make_store(3)
-    a, _ = store.add_annotator("alice")
-    b, _ = store.add_annotator("bob")
+    a, b = annotators(store, "alice", "bob")
     item = store.next_item(a)["id"]
     store.submit(a, item, "pos")
     assert store._done is store._labeled and store.n_complete == 1
@@ -119,8 +115,7 @@ def test_a_review_change_counts_its_author_and_never_sends_the_text_back_to_them
     from labelwise.server.tables import Review
 
     store = make_store(3, settings={"answers_per_text": 2})
-    a, _ = store.add_annotator("alice")
-    r, _ = store.add_annotator("rita")
+    a, r = annotators(store, "alice", "rita")
     item = store.next_item(a)["id"]
     label_id = store.submit(a, item, "pos")["label_id"]
     with store._write_session.begin() as s:
@@ -149,8 +144,7 @@ def test_an_annotator_far_ahead_skips_their_own_answers_and_undo_brings_texts_ba
 
     monkeypatch.setattr(store_mod, "_STARTED_SCAN", 5)
     store = make_store(60, settings={"answers_per_text": 2})
-    a, _ = store.add_annotator("alice")
-    b, _ = store.add_annotator("bob")
+    a, b = annotators(store, "alice", "bob")
     order = list(store._order)
     item = store.next_item(a)["id"]
     for _ in range(40):
@@ -176,8 +170,7 @@ def test_every_answer_export_lists_each_annotators_answer(tmp_path):
     assert main(["new", str(project), "--data", str(data), "--labels", "pos,neg", "--answers-per-text", "2"]) == 0
     store = Store(f"sqlite:///{project / 'labelwise.db'}")
     try:
-        a, _ = store.add_annotator("alice")
-        b, _ = store.add_annotator("bob")
+        a, b = annotators(store, "alice", "bob")
         first = store.next_item(a)["id"]
         store.submit(a, first, "pos")
         assert store.next_item(b)["id"] == first
@@ -199,7 +192,7 @@ def test_agreement_counts_texts_answered_alike(make_store):
     from labelwise.server.app import create_app
 
     store = make_store(4, settings={"answers_per_text": 2})
-    people = [store.add_annotator(name)[0] for name in ("alice", "bob")]
+    people = annotators(store, "alice", "bob")
     answers = {0: ("pos", "pos"), 1: ("pos", "neg"), 2: ("neu", None)}  # agree, disagree, one answer only
     for k, pair in answers.items():
         for who, value in zip(people, pair, strict=True):

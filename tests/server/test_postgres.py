@@ -30,7 +30,7 @@ from labelwise.server.review import ReviewQueue
 from labelwise.server.store import Conflict, Store, utcnow
 from labelwise.server.tables import Label, Lease
 
-from .conftest import LABELS, make_corpus
+from .conftest import LABELS, annotators, make_corpus
 from .test_review import records
 
 pytestmark = pytest.mark.postgres
@@ -427,9 +427,7 @@ def test_two_answers_per_text_across_two_processes(pg_url):
     Store.create(pg_url, make_corpus(3), name="p", labels=LABELS, settings={"answers_per_text": 2}).close()
     first, second = Store(pg_url), Store(pg_url)
     try:
-        a, _ = first.add_annotator("alice")
-        b, _ = first.add_annotator("bob")
-        c, _ = first.add_annotator("carol")
+        a, b, c = annotators(first, "alice", "bob", "carol")
         item = first.next_item(a)["id"]
         first.submit(a, item, "pos")
         assert second.next_item(b) is not None  # the other process does not know alice began it ...

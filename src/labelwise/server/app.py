@@ -23,9 +23,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from labelwise.server.export import EXTENSIONS, FORMATS, export_body
+from labelwise.server.export import EXTENSIONS, FORMATS, MEDIA_TYPES, export_body
 from labelwise.server.progress import forecast
-from labelwise.server.store import Store, StoreError
+from labelwise.server.store import Store, StoreError, check_name
 
 STATIC = Path(__file__).with_name("static")
 SESSION_COOKIE, CSRF_COOKIE = "lw_session", "lw_csrf"
@@ -169,12 +169,8 @@ def create_app(store: Store, *, trainer: Any = None, require_token: bool = False
         elif require_token:
             raise HTTPException(401, "this server needs a token to log in")
         else:
-            if not body.name.strip():
-                raise HTTPException(422, "give a name to log in")
-            if len(body.name.strip()) > 200:
-                raise HTTPException(422, "a name can be at most 200 characters long")
-            annotator_id = store.annotator_id(body.name, create=True)
-            name = body.name.strip()
+            name = check_name(body.name)  # InvalidLabel: 422, saying what is wrong
+            annotator_id = store.annotator_id(name, create=True)
         session = session_value(annotator_id)
         csrf = csrf_for(session)
         response.set_cookie(SESSION_COOKIE, session, max_age=SESSION_MAX_AGE, httponly=True, samesite="strict",
@@ -257,7 +253,7 @@ def create_app(store: Store, *, trainer: Any = None, require_token: bool = False
         if format not in FORMATS:
             raise HTTPException(422, f"format must be one of {', '.join(FORMATS)}")
         body, _ = export_body(store, format)
-        media = {"csv": "text/csv", "label-studio": "application/json"}.get(format, "application/x-ndjson")
+        media = MEDIA_TYPES[format]
         filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"{store.project.name}-labels{EXTENSIONS[format]}")
         return Response(body.encode("utf-8"), media_type=f"{media}; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -20,6 +20,8 @@ from labelwise.data.io import write_atomic
 
 FORMATS = ("jsonl", "csv", "label-studio", "doccano", "answers")
 EXTENSIONS = {"jsonl": ".jsonl", "csv": ".csv", "label-studio": ".json", "doccano": ".jsonl", "answers": ".answers.jsonl"}
+MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv", "label-studio": "application/json",
+               "doccano": "application/x-ndjson", "answers": "application/x-ndjson"}
 
 
 def export_body(store: Any, fmt: str) -> tuple[str, int]:

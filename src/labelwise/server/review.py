@@ -147,11 +147,10 @@ def compute_review(job: ReviewJob, progress: Progress | None = None) -> ReviewRe
 
 
 def _same_answer(value: Any, given: Any, store: Store, item_id: int) -> bool:
-    """Whether a validated answer equals a stored one (imported multi-label sets keep the file's order)."""
+    """Whether a validated answer equals a stored one, both in canonical form (projects imported before
+    multi-label answers were stored canonically keep the file's label order)."""
     with contextlib.suppress(InvalidLabel):  # an answer stored before a rule changed: compare as stored
         given = store.validate(given, item_id)
-    if isinstance(value, list) and isinstance(given, list) and store.project.task == "multilabel":
-        return sorted(map(str, value)) == sorted(map(str, given))
     return value == given
 
 

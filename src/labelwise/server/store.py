@@ -87,6 +87,20 @@ class InvalidLabel(StoreError):
     status = 422
 
 
+#: the longest annotator name (the column holds 200 characters)
+MAX_NAME = 200
+
+
+def check_name(name: str) -> str:
+    """The stripped annotator name, or InvalidLabel (422) saying what is wrong with it."""
+    name = name.strip()
+    if not name:
+        raise InvalidLabel("give a name to log in")
+    if len(name) > MAX_NAME:
+        raise InvalidLabel(f"a name can be at most {MAX_NAME} characters long")
+    return name
+
+
 def utcnow() -> datetime:
     """Naive UTC (what SQLite's DateTime stores)."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -255,15 +269,15 @@ class Store:
                 self._done = self._labeled
                 self._started: dict[int, None] = {}
             else:
-                answered = s.execute(select(Label.item_id, Label.annotator_id).distinct()
-                                     .where(Label.retracted_at.is_(None))).all()
-                first = dict(s.execute(select(Label.item_id, func.min(Label.id)).where(Label.retracted_at.is_(None))
-                                       .group_by(Label.item_id)).all())
-                for item_id, annotator_id in answered:
-                    self._mine.setdefault(annotator_id, set()).add(item_id)
-                    self._answer_counts[item_id] = self._answer_counts.get(item_id, 0) + 1
+                answers = s.execute(select(Label.item_id, Label.annotator_id).where(Label.retracted_at.is_(None))
+                                    .order_by(Label.id)).all()
+                for item_id, annotator_id in answers:  # oldest first: _answer_counts in first-answer order
+                    mine = self._mine.setdefault(annotator_id, set())
+                    if item_id not in mine:
+                        mine.add(item_id)
+                        self._answer_counts[item_id] = self._answer_counts.get(item_id, 0) + 1
                 self._done = {i for i, c in self._answer_counts.items() if c >= self.answers_per_text}
-                self._started = {i: None for i in sorted(first, key=first.get) if i not in self._done}
+                self._started = {i: None for i in self._answer_counts if i not in self._done}
             self._leases: dict[int, tuple[int, str, datetime]] = {
                 r.item_id: (r.annotator_id, r.session, r.expires_at)
                 for r in s.scalars(select(Lease).where(Lease.expires_at > now))}
@@ -289,9 +303,7 @@ class Store:
     def add_annotator(self, name: str, *, token: str | None = None, role: str = "annotator") -> tuple[int, str]:
         """Create an annotator (or give an existing one a new token); returns (id, token). The token is
         stored only as a hash: show it to the person now."""
-        name = name.strip()
-        if not name or len(name) > 200:
-            raise StoreError("an annotator name must be 1 to 200 characters")
+        name = check_name(name)
         token = token or secrets.token_urlsafe(24)
         with self._lock, self._write_session.begin() as s:
             row = s.scalars(select(Annotator).where(Annotator.name == name)).one_or_none()
@@ -304,9 +316,7 @@ class Store:
             return row.id, token
 
     def annotator_id(self, name: str, *, create: bool = False) -> int | None:
-        name = name.strip()
-        if create and (not name or len(name) > 200):
-            raise StoreError("an annotator name must be 1 to 200 characters")
+        name = check_name(name) if create else name.strip()
         with self._session() as s:
             found = s.scalar(select(Annotator.id).where(Annotator.name == name))
         if found is None and create:
