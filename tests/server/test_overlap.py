@@ -3,6 +3,8 @@ began goes before fresh ones; undo and restarts (another process's view) keep th
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from labelwise.cli.main import main
@@ -183,7 +185,60 @@ def test_every_answer_export_lists_each_annotators_answer(tmp_path):
     assert [(r["id"], r["annotator"], r["label"]) for r in rows] == [(int(key), "alice", "pos"), (int(key), "bob", "neg")]
     assert main(["export", str(project), "--format", "jsonl", "--out", str(tmp_path / "one.jsonl")]) == 0
     one = [json.loads(x) for x in (tmp_path / "one.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [(r["annotator"], r["label"]) for r in one] == [("bob", "neg")]  # per text: the latest answer
+    assert [(r["annotator"], r["label"]) for r in one] == [("bob", "neg")]  # a tie: the latest answer
+
+
+def _answer(store: Store, who: int, item: int, value: str) -> int:
+    return store.submit(who, item, value)["label_id"]
+
+
+def check_answers_in_use(store: Store) -> None:
+    """Majority over a text's current answers, ties to the latest, a reviewer's change final: in training
+    (current_labels), label counts, exports and the label check's snapshot. Shared with the PostgreSQL test."""
+    from labelwise.server.export import export_body
+    from labelwise.server.review import ReviewQueue
+    from labelwise.server.store import utcnow
+    from labelwise.server.tables import Review
+
+    a, b, c, r = annotators(store, "alice", "bob", "carol", "rita")
+    majority, tie, unanimous, single = store.item_ids[:4]
+    _answer(store, a, majority, "pos")
+    bobs_pos = _answer(store, b, majority, "pos")
+    _answer(store, c, majority, "neg")  # latest, but outvoted
+    _answer(store, a, tie, "pos")
+    later = _answer(store, b, tie, "neg")
+    for who in (a, b, c):
+        _answer(store, who, unanimous, "neu")
+    _answer(store, c, single, "neg")
+    expected = {majority: "pos", tie: "neg", unanimous: "neu", single: "neg"}
+    assert store.current_labels() == expected
+    assert store.label_counts() == {"pos": 1, "neg": 2, "neu": 1}
+    with store._session() as s:
+        in_use = store.in_use_label_ids(s)
+    assert in_use[majority] == bobs_pos and in_use[tie] == later
+    assert ReviewQueue(store, mode="thread")._snapshot().in_use == in_use
+    body, n = export_body(store, "jsonl")
+    rows = {row["text"]: row for row in map(json.loads, body.splitlines())}
+    assert n == 4 and rows[store.item_view(majority)["text"]]["label"] == "pos"
+    assert rows[store.item_view(majority)["text"]]["annotator"] == "bob"  # the latest who gave the answer in use
+    # a reviewer changes one of three agreeing answers: the review decision is final, not outvoted
+    with store._write_session.begin() as s:
+        review = Review(item_id=unanimous, label_id=in_use[unanimous], quality=0.1, suggested="pos", given="neu",
+                        created_at=utcnow(), rank=0)
+        s.add(review)
+        s.flush()
+        review_id = review.id
+    ReviewQueue(store, mode="thread").decide(review_id, r, "change")
+    assert store.current_labels()[unanimous] == "pos"
+    assert store.label_counts() == {"pos": 2, "neg": 2, "neu": 0}
+    reviewed = [h for h in store.history(c) if h["item_id"] == unanimous]  # carol's was the answer in use
+    assert [(h["answer"], h["changed_by"], h["changed_to"]) for h in reviewed] == [("neu", "rita", "pos")]
+    store.undo(r)  # the change taken back: the annotators' answers decide again
+    assert store.current_labels()[unanimous] == "neu"
+
+
+def test_the_answer_in_use_is_the_majority_and_a_review_change_is_final(make_store):
+    check_answers_in_use(make_store(6, settings={"answers_per_text": 3}))
 
 
 def test_agreement_counts_texts_answered_alike(make_store):

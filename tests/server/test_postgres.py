@@ -441,3 +441,15 @@ def test_two_answers_per_text_across_two_processes(pg_url):
     finally:
         first.close()
         second.close()
+
+
+def test_the_answer_in_use_on_postgres(pg_url):
+    """The majority / tie / review rule is one windowed SQL query: the same answers on PostgreSQL."""
+    from .test_overlap import check_answers_in_use
+
+    Store.create(pg_url, make_corpus(6), name="p", labels=LABELS, settings={"answers_per_text": 3}).close()
+    store = Store(pg_url)
+    try:
+        check_answers_in_use(store)
+    finally:
+        store.close()

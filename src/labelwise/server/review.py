@@ -60,6 +60,7 @@ class ReviewJob:
     seed: int
     items: list[tuple[int, str, list[str] | None]]  # item id, text, tokens (NER)
     annotations: list[tuple[int, int, str, Any]]  # label id, item id, annotator name, value
+    in_use: dict[int, int] = field(default_factory=dict)  # item id -> label id of its answer in use (Store)
 
 
 @dataclass
@@ -86,7 +87,9 @@ def compute_review(job: ReviewJob, progress: Progress | None = None) -> ReviewRe
         by_item.setdefault(item_id, []).append((label_id, annotator, value))
     info = {item_id: (text, tokens) for item_id, text, tokens in job.items}
     item_ids = [i for i in by_item if i in info]
-    latest = {i: max(by_item[i], key=lambda a: a[0]) for i in item_ids}  # (label id, annotator, value)
+    # (label id, annotator, value) of the answer in use (the store's rule; the latest where the job has none)
+    latest = {i: next((a for a in by_item[i] if a[0] == job.in_use.get(i)), max(by_item[i], key=lambda a: a[0]))
+              for i in item_ids}
     given = [latest[i][2] for i in item_ids]
     multi = job.task == "multiclass" and any(len(by_item[i]) > 1 for i in item_ids)
     matrix = ranking = None
@@ -140,7 +143,7 @@ def compute_review(job: ReviewJob, progress: Progress | None = None) -> ReviewRe
     if job.task == "multiclass":  # nothing to change to: the answer under review already is the suggestion
         flagged = {i for i in flagged if suggested[i] != latest[i][2]}
     order = sorted(flagged, key=lambda i: (quality[i], position[i]))[:MAX_ENTRIES]
-    # "given" is the answer under review: the text's latest (the one training and exports use)
+    # "given" is the answer under review: the text's answer in use (the one training and exports use)
     entries = [{"item_id": i, "label_id": latest[i][0], "given": latest[i][2], "suggested": suggested[i],
                 "quality": round(quality[i], 6), "rank": r} for r, i in enumerate(order)]
     return ReviewResult(entries, summary)
@@ -202,11 +205,12 @@ class ReviewQueue:
             rows = s.execute(select(Label.id, Label.item_id, Annotator.name, Label.value)
                              .join(Annotator, Annotator.id == Label.annotator_id)
                              .where(Label.is_current).order_by(Label.id)).all()
+            in_use = self.store.in_use_label_ids(s)  # same session: the same answers
         items = [(pk, text, tokens) for pk, (_, text, tokens) in self.store._items.items()]
         p = self.store.project
         return ReviewJob(task=p.task, label_set=list(p.labels), model=self.model, folds=self.folds,
                          seed=int(p.settings.get("seed", 0)), items=items,
-                         annotations=[(r[0], r[1], r[2], r[3]) for r in rows])
+                         annotations=[(r[0], r[1], r[2], r[3]) for r in rows], in_use=in_use)
 
     def enough(self) -> tuple[bool, str]:
         """Whether a check can run now, and if not, why (how many labels are needed)."""

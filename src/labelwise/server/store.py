@@ -24,7 +24,7 @@ import itertools
 import json
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,8 +33,10 @@ import numpy as np
 from sqlalchemy import (
     Connection,
     DateTime,
+    Select,
     Text,
     bindparam,
+    case,
     cast,
     delete,
     exists,
@@ -778,13 +780,13 @@ class Store:
                                         ~answered_again)
                                  .order_by(Label.created_at.desc(), Label.id.desc()).limit(limit)).all()
             in_use: dict[int, tuple[str, Any]] = {}
-            if replaced:
+            if replaced:  # what the text's label is now: its answer in use, and who gave it
+                chosen = answers_in_use({r[1] for r in replaced}).subquery()
                 for item_id, name, value in s.execute(
-                        select(Label.item_id, Annotator.name, Label.value)
-                        .join(Annotator, Annotator.id == Label.annotator_id)
-                        .where(Label.item_id.in_({r[1] for r in replaced}), Label.is_current)
-                        .order_by(Label.created_at, Label.id)):
-                    in_use[item_id] = (name, value)  # the latest current answer: the one exports use
+                        select(chosen.c.item_id, Annotator.name, Label.value)
+                        .join(Label, Label.id == chosen.c.label_id)
+                        .join(Annotator, Annotator.id == Label.annotator_id)):
+                    in_use[item_id] = (name, value)
         rows = [(r, None) for r in current] + [(r, in_use[r[1]]) for r in replaced if r[1] in in_use]
         rows.sort(key=lambda rc: (rc[0][3], rc[0][0]), reverse=True)
         return [{"label_id": r[0], "item_id": r[1], "answer": r[2], "created_at": r[3].isoformat() + "Z",
@@ -814,28 +816,30 @@ class Store:
         return [{"id": r[0], "key": r[1], "text": r[2][:300], "answer": answers.get(r[0])} for r in rows]
 
     def current_labels(self) -> dict[int, Any]:
-        """{item id: answer}: per text, the most recent current answer of any annotator."""
+        """{item id: answer}: per labeled text, its answer in use (see :func:`answers_in_use`), in answer order."""
         with self._session() as s:
-            rows = s.execute(select(Label.item_id, Label.value).where(Label.is_current)
-                             .order_by(Label.created_at, Label.id)).all()
-        return dict(rows)
+            rows = s.execute(_IN_USE).all()
+        return {item_id: json.loads(value) for item_id, _, value in rows}
+
+    def in_use_label_ids(self, session: Session) -> dict[int, int]:
+        """{item id: label id of its answer in use}, read in ``session`` (a caller's snapshot of the answers)."""
+        return {item_id: label_id for item_id, label_id, _ in session.execute(_IN_USE).all()}
 
     def export_records(self, *, every_answer: bool = False) -> list[dict[str, Any]]:
         """One record per labeled text (pool order): key, id (the key as the data gave it: an integer for a
-        project whose ids were all integers), text, answer, annotator, time; the answer is the text's latest
-        current one. ``every_answer``: one record per current answer instead (each annotator's), pool order then
-        time."""
+        project whose ids were all integers), text, answer, annotator, time; the answer is the text's answer in
+        use (:func:`answers_in_use`), the annotator and time those of its latest giver. ``every_answer``: one
+        record per current answer instead (each annotator's), pool order then time."""
         as_id = int if self.project.settings.get("id_type") == "int" else str
+        which = Label.is_current if every_answer else Label.id.in_(select(_IN_USE.subquery().c.label_id))
         with self._session() as s:
             rows = s.execute(select(Item.key, Item.text, Item.position, Label.value, Annotator.name,
                                     Label.created_at, Item.tokens)
                              .join(Label, Label.item_id == Item.id).join(Annotator, Annotator.id == Label.annotator_id)
-                             .where(Label.is_current).order_by(Label.created_at, Label.id)).all()
+                             .where(which).order_by(Label.created_at, Label.id)).all()
         records = [{"key": key, "id": as_id(key), "text": text, "position": position, "answer": value,
                     "annotator": name, "created_at": created.isoformat() + "Z", "tokens": tokens}
                    for key, text, position, value, name, created, tokens in rows]
-        if not every_answer:
-            records = list({r["key"]: r for r in records}.values())  # per text, the latest current answer
         return sorted(records, key=lambda r: r["position"])  # stable: answers of one text stay in time order
 
     def agreement(self) -> dict[str, int]:
@@ -853,14 +857,11 @@ class Store:
             from labelwise.server.spans import entity_counts
 
             return entity_counts(list(self.current_labels().values()), self.project.labels)
-        # texts per label, counting each text's latest current answer, aggregated by the database: the
-        # progress view polls this, and a Python loop over every answer held the GIL the hot path needs.
-        # Grouped by the answer's JSON text: PostgreSQL's json type has no equality operator to GROUP BY
-        # (answers are written by one serializer, in canonical form, so equal answers have equal text).
-        latest = select(func.max(Label.id)).where(Label.is_current).group_by(Label.item_id)
-        as_text = cast(Label.value, Text)
+        # texts per label, counting each text's answer in use, aggregated by the database: the progress view
+        # polls this, and a Python loop over every answer held the GIL the hot path needs
+        in_use = _IN_USE.subquery()
         with self._session() as s:
-            rows = s.execute(select(as_text, func.count()).where(Label.id.in_(latest)).group_by(as_text)).all()
+            rows = s.execute(select(in_use.c.value, func.count()).group_by(in_use.c.value)).all()
         counts = dict.fromkeys(self.project.labels, 0)
         for raw, n in rows:
             value = json.loads(raw)
@@ -922,6 +923,34 @@ _ANSWERED_OR_SKIPPED = select(
     exists().where(_LABELS.c.item_id == bindparam("item"), _LABELS.c.is_current),
     exists().where(_SKIPS.c.item_id == bindparam("item"), _SKIPS.c.annotator_id == bindparam("annotator")))
 _STARTED_SCAN = 500
+
+
+def answers_in_use(item_ids: Collection[int] | None = None) -> Select:
+    """Per labeled text, the current answer its label is taken from (training, exports, label counts, the answer
+    a label check reviews): the latest answer a reviewer gave in review if there is one (a review decision is
+    final), else the answer most of its current answers agree on, a tie going to the latest of the tied. With
+    one answer per text that is simply its answer. Rows ``(item_id, label_id, value)``: the item, the latest
+    current answer with that value, the value as JSON text, in label id (answer) order.
+
+    Answers are compared by their JSON text: PostgreSQL's json type has no equality operator to GROUP BY, and
+    answers are written by one serializer in canonical form (validated multi-label sets in label-set order), so
+    equal answers have equal text. Multi-label and NER answers agree only when whole sets / tag sequences do.
+    ``item_ids``: only these texts (else every labeled one).
+    """
+    as_text = cast(_LABELS.c.value, Text)
+    which = [literal_column("labels.is_current")] + ([] if item_ids is None else [_LABELS.c.item_id.in_(item_ids)])
+    votes = (select(_LABELS.c.item_id, as_text.label("value"), func.count().label("n"),
+                    func.max(_LABELS.c.id).label("label_id"),
+                    func.coalesce(func.max(case((_LABELS.c.source == "review", _LABELS.c.id))), 0).label("review"))
+             .where(*which).group_by(_LABELS.c.item_id, as_text).subquery())
+    rank = func.row_number().over(partition_by=votes.c.item_id,
+                                  order_by=(votes.c.review.desc(), votes.c.n.desc(), votes.c.label_id.desc()))
+    ranked = select(votes.c.item_id, votes.c.label_id, votes.c.value, rank.label("rank")).subquery()
+    return (select(ranked.c.item_id, ranked.c.label_id, ranked.c.value).where(ranked.c.rank == 1)
+            .order_by(ranked.c.label_id))
+
+
+_IN_USE = answers_in_use()
 _ANSWER_STATE = select(  # overlap: how many people answered the text (answers not taken back), this one too, a skip
     select(func.count(_LABELS.c.annotator_id.distinct())).where(_LABELS.c.item_id == bindparam("item"),
                                                                 _LABELS.c.retracted_at.is_(None))
