@@ -44,6 +44,8 @@ def test_label_round_trip_and_progress(store):
     progress = client.get("/api/progress").json()
     assert progress["n_labels"] == 1 and progress["counts"] == {"pos": 0, "neg": 1, "neu": 0}
     assert progress["n_items"] == 6
+    light = client.get("/api/progress?counts=false").json()  # the status line after each answer
+    assert light["n_labels"] == 1 and light["counts"] is None and light["agreement"] is None
     bad = client.post(f"/api/items/{item['id']}/label", json={"value": "nope"})
     assert bad.status_code == 422 and "expected one of" in bad.json()["detail"]
     assert client.post("/api/undo").json()["item"]["id"] == item["id"]

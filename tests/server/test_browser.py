@@ -137,7 +137,7 @@ def test_status_line_shows_the_trainers_embedding_stage(tmp_path, server_factory
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page(bypass_csp=True)
-            page.route("**/api/progress", busy)
+            page.route("**/api/progress*", busy)  # with or without ?counts=false
             page.goto(server.url + "/")
             page.wait_for_selector("#login-name", state="visible")
             page.keyboard.type("erin")

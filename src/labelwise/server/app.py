@@ -228,15 +228,18 @@ def create_app(store: Store, *, trainer: Any = None, require_token: bool = False
         return {"results": store.search(q, limit=max(1, min(limit, 200)))}
 
     @app.get("/api/progress")
-    def progress(who: Who) -> dict[str, Any]:
-        runs = [r for r in store.runs() if r["error"] is None]
+    def progress(who: Who, counts: bool = True) -> dict[str, Any]:
+        """``counts=false`` (the status line after every answer) leaves out the label counts and agreement,
+        aggregates over every answer that only the open Progress panel shows (then both are null)."""
+        all_runs = store.runs()
+        runs = [r for r in all_runs if r["error"] is None]
         curve = [{"n_labels": r["n_labels"], "score": r["accuracy"]} for r in runs if r["accuracy"] is not None]
         n = store.n_labeled
-        last_error = next((r["error"] for r in reversed(store.runs()) if r["error"]), None)
+        last_error = next((r["error"] for r in reversed(all_runs) if r["error"]), None)
         return {
-            "n_labels": n, "n_items": store.n_items, "counts": store.label_counts(),
+            "n_labels": n, "n_items": store.n_items, "counts": store.label_counts() if counts else None,
             "answers_per_text": store.answers_per_text, "n_complete": store.n_complete,
-            "agreement": store.agreement() if store.answers_per_text > 1 else None,
+            "agreement": store.agreement() if counts and store.answers_per_text > 1 else None,
             "metric": runs[-1]["metric"] if runs else None,
             "accuracy": curve[-1]["score"] if curve else None,
             "curve": curve,

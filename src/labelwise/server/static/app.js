@@ -308,11 +308,12 @@ function bumpCount() { refreshStatus(); }
 
 async function refreshStatus() {
   try {
-    const p = await api("GET", "/api/progress");
+    const panelOpen = !$("progress").hidden; // label counts only for the panel: they aggregate every answer
+    const p = await api("GET", panelOpen ? "/api/progress" : "/api/progress?counts=false");
     labeledCount = p.n_labels;
     const acc = p.accuracy == null ? "" : ` · est. ${metricLabel(p.metric)} ${(p.accuracy * 100).toFixed(1)}%`;
     $("status").textContent = `${p.n_labels} / ${p.n_items} labeled${acc}${trainingText(p.model)}`;
-    if (!$("progress").hidden) renderProgress(p);
+    if (panelOpen && !$("progress").hidden) renderProgress(p);
   } catch (_) { /* shown on the next action */ }
 }
 
