@@ -54,3 +54,49 @@ def test_active_learning_prefers_disputed_items_with_few_labels():
     assert len(picks) == 2 and ("labeled", 0) in picks
     with pytest.raises(ValueError, match="at least one annotation"):
         label_quality_multiannotator(np.full((2, 2), np.nan), P[:2])
+
+
+def _sparse_counts(reliability: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(raters, units) matrix with NaN for no answer -> the (unit, value, count) rows a GROUP BY returns."""
+    pairs: dict[tuple[int, int], int] = {}
+    for unit in range(reliability.shape[1]):
+        for value in reliability[:, unit]:
+            if not np.isnan(value):
+                pairs[unit, int(value)] = pairs.get((unit, int(value)), 0) + 1
+    rows = np.array([(u, v, c) for (u, v), c in pairs.items()], dtype=np.int64).reshape(-1, 3)
+    return rows[:, 0], rows[:, 1], rows[:, 2]
+
+
+def test_krippendorff_alpha_hand_cases():
+    from labelwise.noise import krippendorff_alpha_nominal as alpha
+
+    assert alpha([0, 1], [0, 1], [2, 2]) == 1.0  # every text answered alike, two values in use
+    assert alpha([0, 1, 1], [0, 0, 1], [2, 1, 1]) == pytest.approx(0.0)  # 1 - 3 · 2 / (16 - 10)
+    assert np.isnan(alpha([0, 1], [0, 0], [2, 3]))  # one value only: no expected disagreement
+    assert np.isnan(alpha([0, 1, 2], [0, 1, 0], [1, 1, 1]))  # no text with two answers
+    assert np.isnan(alpha([], [], []))
+    with pytest.raises(ValueError, match="one length"):
+        alpha([0, 1], [0], [1, 1])
+
+
+def test_krippendorff_alpha_matches_the_reference_implementation():
+    """Krippendorff's (2011) nominal example (alpha 0.743, missing answers included) and random data with
+    missing answers, against the ``krippendorff`` package's dense computation."""
+    import krippendorff
+
+    from labelwise.noise import krippendorff_alpha_nominal as alpha
+
+    nan = np.nan
+    example = np.array([[1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
+                        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
+                        [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
+                        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan]])
+    assert alpha(*_sparse_counts(example)) == pytest.approx(0.743, abs=5e-4)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        raters, units, k = rng.integers(2, 6), rng.integers(5, 40), rng.integers(2, 5)
+        truth = rng.integers(0, k, units)
+        data = np.where(rng.random((raters, units)) < 0.7, truth, rng.integers(0, k, (raters, units))).astype(float)
+        data[rng.random((raters, units)) < 0.3] = np.nan
+        reference = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+        assert alpha(*_sparse_counts(data)) == pytest.approx(reference, abs=1e-9)

@@ -152,3 +152,32 @@ def test_status_line_shows_the_trainers_embedding_stage(tmp_path, server_factory
             assert "Training now: " + shown.removeprefix("training: ") in summary, summary
         finally:
             browser.close()
+
+
+def test_progress_panel_shows_agreement_and_alpha_with_overlap(tmp_path, server_factory):
+    """Two answers per text: the Progress panel counts the texts answered alike and gives Krippendorff's alpha."""
+    from .conftest import login
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    data = tmp_path / "texts.jsonl"
+    data.write_text("".join(json.dumps({"id": f"t{i}", "text": f"text {i}"}) + "\n" for i in range(4)))
+    project = tmp_path / "proj"
+    assert main(["new", str(project), "--data", str(data), "--labels", ",".join(LABELS), "--model", "tfidf-lr",
+                 "--answers-per-text", "2"]) == 0
+    server = server_factory(project, trainer="off")
+    alice, bob = login(server.url, "alice"), login(server.url, "bob")
+    for alice_says, bob_says in [("pos", "pos"), ("pos", "neg")]:  # agree, then disagree: alpha 1 - 3 · 2 / 6
+        item = alice.get("/api/next").json()["item"]
+        alice.post(f"/api/items/{item['id']}/label", json={"value": alice_says, "next": False}).raise_for_status()
+        assert bob.get("/api/next").json()["item"]["id"] == item["id"]  # the text alice began comes first
+        bob.post(f"/api/items/{item['id']}/label", json={"value": bob_says, "next": False}).raise_for_status()
+    with sync_api.sync_playwright() as p:
+        browser, page = open_labeling_page(p, server.url, "erin")
+        try:
+            page.keyboard.press("p")
+            page.wait_for_function("document.querySelector('#progress-summary').textContent.includes('α')")
+            summary = page.inner_text("#progress-summary")
+            assert "2 with all 2 answers" in summary and "agree on 1 of the 2 texts" in summary, summary
+            assert "Krippendorff's α 0.00" in summary, summary
+        finally:
+            browser.close()

@@ -253,8 +253,8 @@ def test_agreement_counts_texts_answered_alike(make_store):
         for who, value in zip(people, pair, strict=True):
             if value is not None:
                 store.submit(who, store.item_ids[k], value)
-    assert store.agreement() == {"texts": 2, "agreeing": 1}
+    assert store.agreement() == {"texts": 2, "agreeing": 1, "alpha": 0.0}  # 1 - 3 · 2 / (16 - 10)
     client = TestClient(create_app(store))
     client.post("/api/login", json={"name": "alice"})
     progress = client.get("/api/progress").json()
-    assert progress["agreement"] == {"texts": 2, "agreeing": 1} and progress["answers_per_text"] == 2
+    assert progress["agreement"] == {"texts": 2, "agreeing": 1, "alpha": 0.0} and progress["answers_per_text"] == 2

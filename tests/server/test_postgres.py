@@ -434,7 +434,7 @@ def test_two_answers_per_text_across_two_processes(pg_url):
         second.submit(b, item, "neg")  # ... but bob answers it there (from a search, say)
         assert first.next_item(c)["id"] != item  # first's cache still counts one answer: the database says two
         assert first.n_complete == 1
-        assert first.agreement() == {"texts": 1, "agreeing": 0}  # pos vs neg: counted by PostgreSQL
+        assert first.agreement() == {"texts": 1, "agreeing": 0, "alpha": 0.0}  # pos vs neg: counted by PostgreSQL
         third = Store(pg_url)  # a restart counts it complete too
         assert third.n_complete == 1
         third.close()

@@ -38,6 +38,7 @@ from labelwise.noise.multiannotator import (
     active_learning_scores,
     annotation_matrix,
     choose_to_relabel,
+    krippendorff_alpha_nominal,
     label_quality_multiannotator,
     majority_vote,
 )
@@ -56,7 +57,7 @@ __all__ = [
     "check_labels", "choose_to_relabel", "cleaned_records", "cleaning_mask", "confident_joint", "ensemble_out_of_fold_proba", "estimated_num_issues",
     "find_label_issues", "find_multilabel_issues", "find_token_label_issues", "fix_labels", "fold_assignments",
     "get_label_quality_scores", "get_multilabel_quality_scores", "get_token_label_quality_scores",
-    "label_quality_multiannotator", "largest_flip_rate", "majority_vote", "multiclass_result", "multilabel_suggestions",
+    "krippendorff_alpha_nominal", "label_quality_multiannotator", "largest_flip_rate", "majority_vote", "multiclass_result", "multilabel_suggestions",
     "noise_summary", "out_of_fold_proba", "out_of_fold_token_proba", "parse_model", "rank_label_issues",
     "rank_to_relabel", "resolve_filter", "resolve_fix",
 ]

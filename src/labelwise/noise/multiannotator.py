@@ -67,6 +67,49 @@ def label_quality_multiannotator(
     }
 
 
+def krippendorff_alpha_nominal(units: Any, values: Any, counts: Any) -> float:
+    """Krippendorff's alpha for nominal answers, from sparse value counts; NaN where it is undefined.
+
+    ``units``, ``values``, ``counts``: (r,) integer arrays, one row per (text, answer) pair: text ``units[i]``
+    got answer ``values[i]`` from ``counts[i]`` annotators (as ``GROUP BY text, answer`` returns them). Texts
+    with fewer than two answers are not pairable and are ignored. With ``m_u`` answers on text ``u``, ``n_uc``
+    of them equal to ``c``, ``n_c = Σ_u n_uc`` and ``n = Σ_c n_c`` over pairable texts (Krippendorff 2011,
+    "Computing Krippendorff's Alpha-Reliability", nominal metric):
+
+        alpha = 1 - (n - 1) · Σ_u (m_u² - Σ_c n_uc²) / (m_u - 1)  /  (n² - Σ_c n_c²)
+
+    1 is perfect agreement, 0 what chance alone gives, below 0 systematic disagreement. It corrects the share of
+    texts everybody answered alike for the answers' spread (two annotators answering "pos" on 95 % of the texts
+    agree often by chance alone) and takes any number of answers per text. NaN with fewer than two pairable
+    answers or when every answer is the same value (no expected disagreement to compare with). Sparse, so it
+    costs O(r) however many distinct answers there are (NER tag sequences, label sets).
+    """
+    units = np.asarray(units, dtype=np.int64).ravel()
+    values = np.asarray(values, dtype=np.int64).ravel()
+    counts = np.asarray(counts, dtype=np.float64).ravel()
+    if not units.shape == values.shape == counts.shape:
+        raise ValueError(f"units, values and counts must have one length, got {units.shape[0]}, {values.shape[0]} "
+                         f"and {counts.shape[0]}")
+    if counts.size and (counts < 0).any():
+        raise ValueError("counts must be >= 0")
+    _, unit_index = np.unique(units, return_inverse=True)
+    m = np.bincount(unit_index, weights=counts)  # answers per text
+    pairable = m[unit_index] >= 2
+    if not pairable.any():
+        return float("nan")
+    u, v, c = unit_index[pairable], values[pairable], counts[pairable]
+    m_u = m[m >= 2]
+    squares = np.bincount(u, weights=c * c, minlength=m.size)[m >= 2]  # Σ_c n_uc² per pairable text
+    observed = float(np.sum((m_u * m_u - squares) / (m_u - 1)))
+    _, value_index = np.unique(v, return_inverse=True)
+    n_c = np.bincount(value_index, weights=c)
+    n = float(n_c.sum())
+    expected = n * n - float(np.sum(n_c * n_c))
+    if expected <= 0:
+        return float("nan")
+    return 1.0 - (n - 1.0) * observed / expected
+
+
 def majority_vote(labels_multiannotator: pd.DataFrame | np.ndarray, pred_probs: np.ndarray | None = None) -> np.ndarray:
     """(n,) majority-vote consensus; ties broken by ``pred_probs`` when given (cleanlab's rules)."""
     from cleanlab.multiannotator import get_majority_vote_label

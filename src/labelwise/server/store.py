@@ -842,15 +842,27 @@ class Store:
                    for key, text, position, value, name, created, tokens in rows]
         return sorted(records, key=lambda r: r["position"])  # stable: answers of one text stay in time order
 
-    def agreement(self) -> dict[str, int]:
-        """Texts with two or more current answers (``texts``) and how many of them have one answer from everybody
-        (``agreeing``), counted by the database (the progress view polls this)."""
-        per_text = (select(func.count(func.distinct(cast(Label.value, Text))).label("distinct"))
-                    .where(Label.is_current).group_by(Label.item_id).having(func.count() >= 2).subquery())
+    def agreement(self) -> dict[str, Any]:
+        """Texts with two or more current answers (``texts``), how many of them have one answer from everybody
+        (``agreeing``), and Krippendorff's alpha over their answers (``alpha``, nominal: chance-corrected, any
+        number of answers per text; None while undefined), from counts the database aggregates."""
+        from labelwise.noise.multiannotator import krippendorff_alpha_nominal
+
+        as_text = cast(Label.value, Text)
+        shared = select(Label.item_id).where(Label.is_current).group_by(Label.item_id).having(func.count() >= 2)
         with self._session() as s:
-            texts, agreeing = s.execute(select(func.count(), func.count().filter(per_text.c.distinct == 1))
-                                        .select_from(per_text)).one()
-        return {"texts": int(texts), "agreeing": int(agreeing or 0)}
+            rows = s.execute(select(Label.item_id, as_text, func.count())
+                             .where(Label.is_current, Label.item_id.in_(shared))
+                             .group_by(Label.item_id, as_text)).all()
+        if not rows:
+            return {"texts": 0, "agreeing": 0, "alpha": None}
+        units = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        values = np.unique([r[1] for r in rows], return_inverse=True)[1]
+        counts = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+        answers_per_text = np.unique(units, return_counts=True)[1]  # distinct answers per text
+        alpha = krippendorff_alpha_nominal(units, values, counts)
+        return {"texts": int(answers_per_text.size), "agreeing": int(np.sum(answers_per_text == 1)),
+                "alpha": None if np.isnan(alpha) else round(alpha, 4)}
 
     def label_counts(self) -> dict[str, int]:
         if self.project.task == "ner":  # entities per type

@@ -340,7 +340,8 @@ function renderProgress(p) {
   $("progress-summary").textContent =
     `${p.n_labels} of ${p.n_items} texts labeled` +
     (p.answers_per_text > 1 ? ` (${p.n_complete} with all ${p.answers_per_text} answers). ` : ". ") +
-    (p.agreement && p.agreement.texts ? `Annotators agree on ${p.agreement.agreeing} of the ${p.agreement.texts} texts answered more than once (${(100 * p.agreement.agreeing / p.agreement.texts).toFixed(0)}%). ` : "") +
+    (p.agreement && p.agreement.texts ? `Annotators agree on ${p.agreement.agreeing} of the ${p.agreement.texts} texts answered more than once (${(100 * p.agreement.agreeing / p.agreement.texts).toFixed(0)}%)` +
+      (p.agreement.alpha == null ? ". " : `; Krippendorff's α ${p.agreement.alpha.toFixed(2)} (1 = full agreement, 0 = chance). `) : "") +
     (p.accuracy == null ? "The model's accuracy is estimated once there are at least 10 labels, two labels with 2 or more."
       : `Estimated ${metricName}: ${(p.accuracy * 100).toFixed(1)}% (k-fold cross-validation on the labels so far).`) +
     (p.model.rounds ? ` Model retrained ${p.model.rounds === 1 ? "once" : `${p.model.rounds} times`}.` : " Not trained yet.") +
