@@ -120,8 +120,8 @@ def test_fmt_overrides_the_suffix(tmp_path):
         ('{"text": "ok"}\n{"text": 42}\n', 2, "text must be a string, got int", "text"),
         ('{"text": "ok"}\n{"text": null}\n', 2, "text must be a string, got null", "text"),
         ('{"text": "ok", "label": "a"}\n{"text": "x", "label": ""}\n', 2, "empty label", "label"),
-        ('{"text": "ok", "label": "a"}\n{"text": "x", "label": 1.5}\n', 2, "a label must be a string, got float",
-         "label"),
+        ('{"text": "ok", "label": "a"}\n{"text": "x", "label": 1.5}\n', 2,
+         "a label must be a string or an integer, got the number 1.5", "label"),
         ('{"text": "ok", "label": ["a", "b"]}\n', 1, "expected one label for task 'multiclass', got a list of 2",
          "label"),
     ],
@@ -147,6 +147,9 @@ def test_integer_labels_become_strings(tmp_path):
     corpus = load_corpus(path, labels=[0, 1])
     assert corpus.labels == ["1", "0"] and corpus.label_set == ["0", "1"]
     assert corpus.label_matrix().tolist() == [1, 0]
+    floats = write(tmp_path / "f.jsonl", '{"text": "x", "label": 1.0}\n{"text": "y", "labels": [0.0, 2]}\n')
+    assert load_corpus(floats).labels == ["1", None]  # a whole float is its integer, as in a DataFrame
+    assert load_corpus(floats, task="multilabel", label_field="labels").labels == [None, ["0", "2"]]
 
 
 def test_bad_declared_labels():

@@ -142,13 +142,18 @@ def _parse_text(record: Mapping[str, Any], field: str) -> str:
 
 
 def _label_str(value: Any, field: str) -> str:
-    """One label name: a non-blank string, or an integer (converted with str)."""
+    """One label name: a non-blank string, or an integer (converted with str). A whole float such as ``1.0``
+    (what a float column written to JSON gives) is that integer, as in a DataFrame (see :func:`_cell`)."""
     if isinstance(value, str):
         if not value.strip():
             raise RecordError("empty label (leave the field out or use null for an unlabeled record)", field)
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, float):
+        raise RecordError(f"a label must be a string or an integer, got the number {value!r}", field)
     raise RecordError(f"a label must be a string, got {_type_name(value)}", field)
 
 
