@@ -147,9 +147,11 @@ def test_integer_labels_become_strings(tmp_path):
     corpus = load_corpus(path, labels=[0, 1])
     assert corpus.labels == ["1", "0"] and corpus.label_set == ["0", "1"]
     assert corpus.label_matrix().tolist() == [1, 0]
-    floats = write(tmp_path / "f.jsonl", '{"text": "x", "label": 1.0}\n{"text": "y", "labels": [0.0, 2]}\n')
-    assert load_corpus(floats).labels == ["1", None]  # a whole float is its integer, as in a DataFrame
-    assert load_corpus(floats, task="multilabel", label_field="labels").labels == [None, ["0", "2"]]
+    floats = write(tmp_path / "f.jsonl", '{"text": "x", "label": 1.0}\n{"text": "y", "labels": [0.0, 2]}\n'
+                                         '{"text": "z", "label": NaN}\n')
+    assert load_corpus(floats).labels == ["1", None, None]  # a whole float is its integer, NaN no label: as in
+    # a DataFrame, and as json.dumps writes a float column with gaps
+    assert load_corpus(floats, task="multilabel", label_field="labels").labels == [None, ["0", "2"], None]
 
 
 def test_bad_declared_labels():

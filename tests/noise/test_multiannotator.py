@@ -75,6 +75,10 @@ def test_krippendorff_alpha_hand_cases():
     assert np.isnan(alpha([0, 1], [0, 0], [2, 3]))  # one value only: no expected disagreement
     assert np.isnan(alpha([0, 1, 2], [0, 1, 0], [1, 1, 1]))  # no text with two answers
     assert np.isnan(alpha([], [], []))
+    # one row per answer (count 1 each, pairs repeated) is the same data as the grouped rows
+    assert alpha([0, 0, 1, 1, 2, 2], [0, 0, 0, 1, 1, 1], [1] * 6) == pytest.approx(alpha([0, 1, 1, 2], [0, 0, 1, 1],
+                                                                                      [2, 1, 1, 2]))
+    assert alpha([0, 0, 1, 1, 2, 2], [0, 0, 0, 1, 1, 1], [1] * 6) == pytest.approx(1 - 5 * 2 / (36 - 18))
     with pytest.raises(ValueError, match="one length"):
         alpha([0, 1], [0], [1, 1])
 

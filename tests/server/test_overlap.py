@@ -8,7 +8,7 @@ import json
 import pytest
 
 from labelwise.cli.main import main
-from labelwise.server.store import Store
+from labelwise.server.store import Store, utcnow
 
 from .conftest import annotators
 
@@ -195,9 +195,10 @@ def _answer(store: Store, who: int, item: int, value: str) -> int:
 def check_answers_in_use(store: Store) -> None:
     """Majority over a text's current answers, ties to the latest, a reviewer's change final: in training
     (current_labels), label counts, exports and the label check's snapshot. Shared with the PostgreSQL test."""
+    from labelwise.noise import krippendorff_alpha_nominal
     from labelwise.server.export import export_body
-    from labelwise.server.review import ReviewQueue
-    from labelwise.server.store import utcnow
+    from labelwise.server.review import ReviewQueue, ReviewResult
+    from labelwise.server.store import Conflict
     from labelwise.server.tables import Review
 
     a, b, c, r = annotators(store, "alice", "bob", "carol", "rita")
@@ -205,16 +206,15 @@ def check_answers_in_use(store: Store) -> None:
     _answer(store, a, majority, "pos")
     bobs_pos = _answer(store, b, majority, "pos")
     _answer(store, c, majority, "neg")  # latest, but outvoted
-    _answer(store, a, tie, "pos")
-    later = _answer(store, b, tie, "neg")
+    _answer(store, a, tie, "neg")
+    later = _answer(store, b, tie, "pos")  # the latest of a tie wins, though "neg" sorts first
     for who in (a, b, c):
         _answer(store, who, unanimous, "neu")
     _answer(store, c, single, "neg")
-    expected = {majority: "pos", tie: "neg", unanimous: "neu", single: "neg"}
+    expected = {majority: "pos", tie: "pos", unanimous: "neu", single: "neg"}
     assert store.current_labels() == expected
-    assert store.label_counts() == {"pos": 1, "neg": 2, "neu": 1}
-    with store._session() as s:
-        in_use = store.in_use_label_ids(s)
+    assert store.label_counts() == {"pos": 2, "neg": 1, "neu": 1}
+    in_use = store.in_use_label_ids()
     assert in_use[majority] == bobs_pos and in_use[tie] == later
     assert ReviewQueue(store, mode="thread")._snapshot().in_use == in_use
     body, n = export_body(store, "jsonl")
@@ -230,11 +230,50 @@ def check_answers_in_use(store: Store) -> None:
         review_id = review.id
     ReviewQueue(store, mode="thread").decide(review_id, r, "change")
     assert store.current_labels()[unanimous] == "pos"
-    assert store.label_counts() == {"pos": 2, "neg": 2, "neu": 0}
+    assert store.label_counts() == {"pos": 3, "neg": 1, "neu": 0}
     reviewed = [h for h in store.history(c) if h["item_id"] == unanimous]  # carol's was the answer in use
     assert [(h["answer"], h["changed_by"], h["changed_to"]) for h in reviewed] == [("neu", "rita", "pos")]
+    # the check's next run does not queue the reviewer's answer again: a review decision is final
+    queue = ReviewQueue(store, mode="thread")
+    reviewer_answer = store.in_use_label_ids()[unanimous]
+    run_id = _review_run(store)
+    queue._save(run_id, ReviewResult([{"item_id": unanimous, "label_id": reviewer_answer, "given": "pos",
+                                       "suggested": "neu", "quality": 0.1, "rank": 0}]))
+    assert queue.entries() == []
     store.undo(r)  # the change taken back: the annotators' answers decide again
     assert store.current_labels()[unanimous] == "neu"
+    # search shows the answer in use
+    assert [hit["answer"] for hit in store.search(store.item_view(majority)["text"])][:1] == ["pos"]
+    # the database's alpha is the formula's, on the same answers
+    rows = [json.loads(line) for line in export_body(store, "answers")[0].splitlines()]
+    keys, values = sorted({row["id"] for row in rows}), sorted({row["label"] for row in rows})
+    pairs: dict[tuple[int, int], int] = {}
+    for row in rows:
+        pair = (keys.index(row["id"]), values.index(row["label"]))
+        pairs[pair] = pairs.get(pair, 0) + 1
+    units, value_ids = zip(*pairs, strict=True)
+    assert store.agreement()["alpha"] == pytest.approx(
+        krippendorff_alpha_nominal(units, value_ids, list(pairs.values())), abs=1e-4)
+    # an entry whose answer was outvoted since the check ran cannot be decided
+    with store._write_session.begin() as s:
+        stale = Review(item_id=tie, label_id=later, quality=0.1, suggested="neg", given="pos", created_at=utcnow(),
+                       rank=0)
+        s.add(stale)
+        s.flush()
+        stale_id = stale.id
+    _answer(store, c, tie, "neg")  # neg 2 : pos 1, bob's "pos" is still current but no longer in use
+    with pytest.raises(Conflict, match="another answer"):
+        queue.decide(stale_id, r, "keep")
+
+
+def _review_run(store: Store) -> int:
+    from labelwise.server.tables import ReviewRun
+
+    with store._write_session.begin() as s:
+        run = ReviewRun(status="running", created_at=utcnow(), n_labels=0)
+        s.add(run)
+        s.flush()
+        return run.id
 
 
 def test_the_answer_in_use_is_the_majority_and_a_review_change_is_final(make_store):

@@ -166,3 +166,11 @@ def test_search_and_export_records(make_store):
     store.submit(a, hits[0]["id"], "neg")
     records = store.export_records()
     assert [(r["key"], r["answer"], r["annotator"]) for r in records] == [("id1", "neg", "alice")]
+
+
+def test_an_sqlite_too_old_for_window_functions_is_refused_with_what_to_do():
+    from labelwise.server.db import check_sqlite_version
+
+    check_sqlite_version((3, 25, 0))
+    with pytest.raises(RuntimeError, match=r"needs SQLite 3\.25\.0 or newer; this Python links SQLite 3\.24\.9.*PostgreSQL"):
+        check_sqlite_version((3, 24, 9))

@@ -84,10 +84,11 @@ class ParseOptions:
         return tuple(dict.fromkeys((self.text_field, *self.label_fields, self.id_field)))
 
     def label_value(self, record: Mapping[str, Any]) -> tuple[str, Any]:
-        """(field name, value) of the first label field present and not null; value None if none is."""
+        """(field name, value) of the first label field present and not null; value None if none is. NaN (what
+        ``json.dumps`` writes for a missing value in a float column) counts as null, as in a DataFrame."""
         for name in self.label_fields:
             value = record.get(name)
-            if value is not None:
+            if value is not None and not (isinstance(value, float) and math.isnan(value)):
                 return name, value
         return self.label_fields[0], None
 

@@ -70,8 +70,8 @@ def label_quality_multiannotator(
 def krippendorff_alpha_nominal(units: Any, values: Any, counts: Any) -> float:
     """Krippendorff's alpha for nominal answers, from sparse value counts; NaN where it is undefined.
 
-    ``units``, ``values``, ``counts``: (r,) integer arrays, one row per (text, answer) pair: text ``units[i]``
-    got answer ``values[i]`` from ``counts[i]`` annotators (as ``GROUP BY text, answer`` returns them). Texts
+    ``units``, ``values``, ``counts``: (r,) integer arrays: text ``units[i]`` got answer ``values[i]`` from
+    ``counts[i]`` annotators (as ``GROUP BY text, answer`` returns them; rows repeating a pair add up). Texts
     with fewer than two answers are not pairable and are ignored. With ``m_u`` answers on text ``u``, ``n_uc``
     of them equal to ``c``, ``n_c = Σ_u n_uc`` and ``n = Σ_c n_c`` over pairable texts (Krippendorff 2011,
     "Computing Krippendorff's Alpha-Reliability", nominal metric):
@@ -92,6 +92,10 @@ def krippendorff_alpha_nominal(units: Any, values: Any, counts: Any) -> float:
                          f"and {counts.shape[0]}")
     if counts.size and (counts < 0).any():
         raise ValueError("counts must be >= 0")
+    if units.size:  # one row per (text, answer) pair: n_uc must be the pair's total before it is squared
+        pairs, pair_index = np.unique(np.stack([units, values], axis=1), axis=0, return_inverse=True)
+        units, values = pairs[:, 0], pairs[:, 1]
+        counts = np.bincount(pair_index.ravel(), weights=counts, minlength=len(pairs))
     _, unit_index = np.unique(units, return_inverse=True)
     m = np.bincount(unit_index, weights=counts)  # answers per text
     pairable = m[unit_index] >= 2

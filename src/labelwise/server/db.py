@@ -38,6 +38,22 @@ def default_url(project_dir: str | Path) -> str:
 SYNCHRONOUS = ("NORMAL", "FULL")
 
 
+#: window functions (the store's answer in use, labelwise.server.store.answers_in_use); Python 3.11's own builds
+#: and Debian 12 ship 3.40 and newer
+MIN_SQLITE = (3, 25, 0)
+
+
+def check_sqlite_version(version: tuple[int, ...] | None = None) -> None:
+    """Refuse, with what to do, an SQLite library older than :data:`MIN_SQLITE` (a query would fail later)."""
+    import sqlite3
+
+    version = sqlite3.sqlite_version_info if version is None else version
+    if tuple(version) < MIN_SQLITE:
+        need, have = ".".join(map(str, MIN_SQLITE)), ".".join(map(str, version))
+        raise RuntimeError(f"labelwise needs SQLite {need} or newer; this Python links SQLite {have}. Use a newer "
+                           f"Python build, or a PostgreSQL database (--db postgresql+psycopg://...)")
+
+
 def make_engine(url: str, *, synchronous: str = "NORMAL", autocheckpoint: bool = True) -> Engine:
     """An engine for ``url``. For SQLite: WAL journal, ``synchronous`` (NORMAL or FULL: see the module
     docstring), foreign keys on, a 30 s busy timeout, and transactions that begin when SQLAlchemy begins them
@@ -48,6 +64,7 @@ def make_engine(url: str, *, synchronous: str = "NORMAL", autocheckpoint: bool =
         raise ValueError(f"synchronous must be one of {SYNCHRONOUS}, got {synchronous!r}")
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
+    check_sqlite_version()
     memory = url in ("sqlite://", "sqlite:///:memory:")
     extra = {"poolclass": StaticPool} if memory else {"pool_size": 20, "max_overflow": 20}
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **extra)

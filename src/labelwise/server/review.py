@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 
-from labelwise.server.store import Conflict, InvalidLabel, NotFound, Store, StoreError, utcnow
+from labelwise.server.store import Conflict, InvalidLabel, NotFound, Store, StoreError, answers_in_use, utcnow
 from labelwise.server.tables import Annotator, Label, Review, ReviewRun
 
 log = logging.getLogger("labelwise.server")
@@ -202,10 +202,14 @@ class ReviewQueue:
 
     def _snapshot(self) -> ReviewJob:
         with self.store._session() as s:
-            rows = s.execute(select(Label.id, Label.item_id, Annotator.name, Label.value)
+            # one statement, so the answers and which of them is in use come from one snapshot (PostgreSQL's
+            # READ COMMITTED gives each statement of a transaction its own)
+            in_use_ids = select(answers_in_use().subquery().c.label_id)
+            rows = s.execute(select(Label.id, Label.item_id, Annotator.name, Label.value,
+                                    Label.id.in_(in_use_ids).label("in_use"))
                              .join(Annotator, Annotator.id == Label.annotator_id)
                              .where(Label.is_current).order_by(Label.id)).all()
-            in_use = self.store.in_use_label_ids(s)  # same session: the same answers
+        in_use = {r[1]: r[0] for r in rows if r[4]}
         items = [(pk, text, tokens) for pk, (_, text, tokens) in self.store._items.items()]
         p = self.store.project
         return ReviewJob(task=p.task, label_set=list(p.labels), model=self.model, folds=self.folds,
@@ -303,16 +307,20 @@ class ReviewQueue:
         self.progress = {**self.progress, "stage": "done"}
 
     def _save(self, run_id: int, result: ReviewResult) -> None:
-        """Replace the undecided entries with this check's; an answer already kept by a reviewer (and not
-        changed since) is not asked about again."""
+        """Replace the undecided entries with this check's; an answer a reviewer already kept (and not changed
+        since) or gave in review is not asked about again: a review decision is final."""
         now = utcnow()
         with self.store._lock, self.store._write_session.begin() as s:
             s.execute(delete(Review).where(Review.decision.is_(None)))
             kept = set(s.scalars(select(Review.label_id).where(Review.decision == "keep")).all())
-            current = set(s.scalars(select(Label.id).where(Label.is_current)).all())
+            current, from_review = set(), set()
+            for label_id, source in s.execute(select(Label.id, Label.source).where(Label.is_current)):
+                current.add(label_id)
+                if source == "review":
+                    from_review.add(label_id)
             rank = 0
             for entry in result.entries:
-                if entry["label_id"] in kept or entry["label_id"] not in current:
+                if entry["label_id"] in kept or entry["label_id"] in from_review or entry["label_id"] not in current:
                     continue
                 s.add(Review(item_id=entry["item_id"], label_id=entry["label_id"], quality=entry["quality"],
                              suggested=entry["suggested"], given=entry["given"], created_at=now, run_id=run_id,
@@ -444,6 +452,9 @@ class ReviewQueue:
             reviewed = s.get(Label, review.label_id) if review.label_id else None
             if reviewed is None or not reviewed.is_current:
                 raise Conflict("this answer was changed since the check ran; run the check again")
+            in_use = s.execute(answers_in_use([review.item_id])).first()
+            if in_use is None or in_use.label_id != reviewed.id:  # overlap: later answers outvoted it
+                raise Conflict("this text's label now comes from another answer; run the check again")
             if decision == "change":
                 value = store.validate(review.suggested if value is None else value, review.item_id)
                 if _same_answer(value, reviewed.value, store, review.item_id):

@@ -33,6 +33,7 @@ import numpy as np
 from sqlalchemy import (
     Connection,
     DateTime,
+    Float,
     Select,
     Text,
     bindparam,
@@ -811,8 +812,8 @@ class Store:
         with self._session() as s:
             rows = s.execute(select(Item.id, Item.key, Item.text).where(Item.text.icontains(query, autoescape=True))
                              .order_by(Item.position).limit(limit)).all()
-            answers = dict(s.execute(select(Label.item_id, Label.value)
-                                     .where(Label.item_id.in_([r[0] for r in rows]), Label.is_current)).all())
+            answers = {item_id: json.loads(value) for item_id, _, value in
+                       s.execute(answers_in_use([r[0] for r in rows])).all()} if rows else {}
         return [{"id": r[0], "key": r[1], "text": r[2][:300], "answer": answers.get(r[0])} for r in rows]
 
     def current_labels(self) -> dict[int, Any]:
@@ -821,9 +822,10 @@ class Store:
             rows = s.execute(_IN_USE).all()
         return {item_id: json.loads(value) for item_id, _, value in rows}
 
-    def in_use_label_ids(self, session: Session) -> dict[int, int]:
-        """{item id: label id of its answer in use}, read in ``session`` (a caller's snapshot of the answers)."""
-        return {item_id: label_id for item_id, label_id, _ in session.execute(_IN_USE).all()}
+    def in_use_label_ids(self) -> dict[int, int]:
+        """{item id: label id of its answer in use}."""
+        with self._session() as s:
+            return {item_id: label_id for item_id, label_id, _ in s.execute(_IN_USE).all()}
 
     def export_records(self, *, every_answer: bool = False) -> list[dict[str, Any]]:
         """One record per labeled text (pool order): key, id (the key as the data gave it: an integer for a
@@ -846,23 +848,26 @@ class Store:
         """Texts with two or more current answers (``texts``), how many of them have one answer from everybody
         (``agreeing``), and Krippendorff's alpha over their answers (``alpha``, nominal: chance-corrected, any
         number of answers per text; None while undefined), from counts the database aggregates."""
-        from labelwise.noise.multiannotator import krippendorff_alpha_nominal
-
+        # the sums of labelwise.noise.krippendorff_alpha_nominal's formula, aggregated by the database (a few
+        # numbers come back, not one row per text and answer): per text m_u and Σ_c n_uc², per answer n_c
         as_text = cast(Label.value, Text)
-        shared = select(Label.item_id).where(Label.is_current).group_by(Label.item_id).having(func.count() >= 2)
+        shared = _TEXTS_WITH_SEVERAL.subquery()
+        pairs = (select(Label.item_id, as_text.label("value"), func.count().label("n"))
+                 .where(literal_column("labels.is_current"), Label.item_id.in_(select(shared.c.item_id)))
+                 .group_by(Label.item_id, as_text).subquery())
+        per_text = (select(func.sum(pairs.c.n).label("m"), func.sum(pairs.c.n * pairs.c.n).label("squares"),
+                           func.count().label("distinct")).group_by(pairs.c.item_id).subquery())
+        per_value = select(func.sum(pairs.c.n).label("n_c")).group_by(pairs.c.value).subquery()
+        m, squares = per_text.c.m, per_text.c.squares
         with self._session() as s:
-            rows = s.execute(select(Label.item_id, as_text, func.count())
-                             .where(Label.is_current, Label.item_id.in_(shared))
-                             .group_by(Label.item_id, as_text)).all()
-        if not rows:
-            return {"texts": 0, "agreeing": 0, "alpha": None}
-        units = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        values = np.unique([r[1] for r in rows], return_inverse=True)[1]
-        counts = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
-        answers_per_text = np.unique(units, return_counts=True)[1]  # distinct answers per text
-        alpha = krippendorff_alpha_nominal(units, values, counts)
-        return {"texts": int(answers_per_text.size), "agreeing": int(np.sum(answers_per_text == 1)),
-                "alpha": None if np.isnan(alpha) else round(alpha, 4)}
+            texts, agreeing, observed = s.execute(select(
+                func.count(), func.count().filter(per_text.c.distinct == 1),
+                func.sum(cast(m * m - squares, Float) / (m - 1)))).one()
+            n, n_c_squares = s.execute(select(func.sum(per_value.c.n_c), func.sum(per_value.c.n_c * per_value.c.n_c))
+                                       ).one()
+        expected = float(n or 0) ** 2 - float(n_c_squares or 0)
+        alpha = 1.0 - (float(n) - 1.0) * float(observed) / expected if texts and expected > 0 else None
+        return {"texts": int(texts), "agreeing": int(agreeing or 0), "alpha": None if alpha is None else round(alpha, 4)}
 
     def label_counts(self) -> dict[str, int]:
         if self.project.task == "ner":  # entities per type
@@ -870,10 +875,17 @@ class Store:
 
             return entity_counts(list(self.current_labels().values()), self.project.labels)
         # texts per label, counting each text's answer in use, aggregated by the database: the progress view
-        # polls this, and a Python loop over every answer held the GIL the hot path needs
-        in_use = _IN_USE.subquery()
+        # polls this, and a Python loop over every answer held the GIL the hot path needs. Texts with one
+        # answer (all of them without overlap) are counted directly; the window query's sort runs only over
+        # texts with several (about 3x faster at 200,000 answers than ranking them all)
+        shared = _TEXTS_WITH_SEVERAL.subquery()
+        as_text = cast(Label.value, Text)
+        several = answers_in_use(select(shared.c.item_id)).subquery()
         with self._session() as s:
-            rows = s.execute(select(in_use.c.value, func.count()).group_by(in_use.c.value)).all()
+            rows = s.execute(select(as_text, func.count())
+                             .where(literal_column("labels.is_current"), Label.item_id.not_in(select(shared.c.item_id)))
+                             .group_by(as_text)).all()
+            rows += s.execute(select(several.c.value, func.count()).group_by(several.c.value)).all()
         counts = dict.fromkeys(self.project.labels, 0)
         for raw, n in rows:
             value = json.loads(raw)
@@ -937,7 +949,7 @@ _ANSWERED_OR_SKIPPED = select(
 _STARTED_SCAN = 500
 
 
-def answers_in_use(item_ids: Collection[int] | None = None) -> Select:
+def answers_in_use(item_ids: Collection[int] | Select | None = None) -> Select:
     """Per labeled text, the current answer its label is taken from (training, exports, label counts, the answer
     a label check reviews): the latest answer a reviewer gave in review if there is one (a review decision is
     final), else the answer most of its current answers agree on, a tie going to the latest of the tied. With
@@ -947,7 +959,7 @@ def answers_in_use(item_ids: Collection[int] | None = None) -> Select:
     Answers are compared by their JSON text: PostgreSQL's json type has no equality operator to GROUP BY, and
     answers are written by one serializer in canonical form (validated multi-label sets in label-set order), so
     equal answers have equal text. Multi-label and NER answers agree only when whole sets / tag sequences do.
-    ``item_ids``: only these texts (else every labeled one).
+    ``item_ids``: only these texts (ids, or a select of them; else every labeled one).
     """
     as_text = cast(_LABELS.c.value, Text)
     which = [literal_column("labels.is_current")] + ([] if item_ids is None else [_LABELS.c.item_id.in_(item_ids)])
@@ -963,6 +975,9 @@ def answers_in_use(item_ids: Collection[int] | None = None) -> Select:
 
 
 _IN_USE = answers_in_use()
+# texts with two or more current answers (overlap, or a text answered twice through an expired lease)
+_TEXTS_WITH_SEVERAL = (select(_LABELS.c.item_id).where(literal_column("labels.is_current"))
+                       .group_by(_LABELS.c.item_id).having(func.count() >= 2))
 _ANSWER_STATE = select(  # overlap: how many people answered the text (answers not taken back), this one too, a skip
     select(func.count(_LABELS.c.annotator_id.distinct())).where(_LABELS.c.item_id == bindparam("item"),
                                                                 _LABELS.c.retracted_at.is_(None))

@@ -423,7 +423,7 @@ function drawCurve(p) {
 function toggle(id) {
   const panel = $(id);
   panel.hidden = !panel.hidden;
-  if (id === "progress" && !panel.hidden) refreshStatus().then(() => api("GET", "/api/progress").then(renderProgress));
+  if (id === "progress" && !panel.hidden) refreshStatus(); // the panel is open now: one full fetch, drawn
 }
 
 // ---------------------------------------------------------------------------------------- keyboard
