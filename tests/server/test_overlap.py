@@ -214,7 +214,7 @@ def check_answers_in_use(store: Store) -> None:
     expected = {majority: "pos", tie: "pos", unanimous: "neu", single: "neg"}
     assert store.current_labels() == expected
     assert store.label_counts() == {"pos": 2, "neg": 1, "neu": 1}
-    in_use = store.in_use_label_ids()
+    in_use = _in_use_ids(store)
     assert in_use[majority] == bobs_pos and in_use[tie] == later
     assert ReviewQueue(store, mode="thread")._snapshot().in_use == in_use
     body, n = export_body(store, "jsonl")
@@ -235,7 +235,7 @@ def check_answers_in_use(store: Store) -> None:
     assert [(h["answer"], h["changed_by"], h["changed_to"]) for h in reviewed] == [("neu", "rita", "pos")]
     # the check's next run does not queue the reviewer's answer again: a review decision is final
     queue = ReviewQueue(store, mode="thread")
-    reviewer_answer = store.in_use_label_ids()[unanimous]
+    reviewer_answer = _in_use_ids(store)[unanimous]
     run_id = _review_run(store)
     queue._save(run_id, ReviewResult([{"item_id": unanimous, "label_id": reviewer_answer, "given": "pos",
                                        "suggested": "neu", "quality": 0.1, "rank": 0}]))
@@ -264,6 +264,13 @@ def check_answers_in_use(store: Store) -> None:
     _answer(store, c, tie, "neg")  # neg 2 : pos 1, bob's "pos" is still current but no longer in use
     with pytest.raises(Conflict, match="another answer"):
         queue.decide(stale_id, r, "keep")
+
+
+def _in_use_ids(store: Store) -> dict[int, int]:
+    from labelwise.server.store import answers_in_use
+
+    with store._session() as s:
+        return {item_id: label_id for item_id, label_id, _ in s.execute(answers_in_use())}
 
 
 def _review_run(store: Store) -> int:

@@ -151,9 +151,9 @@ def _label_str(value: Any, field: str) -> str:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
     if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
         raise RecordError(f"a label must be a string or an integer, got the number {value!r}", field)
     raise RecordError(f"a label must be a string, got {_type_name(value)}", field)
 

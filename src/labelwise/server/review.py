@@ -88,9 +88,9 @@ def compute_review(job: ReviewJob, progress: Progress | None = None) -> ReviewRe
     info = {item_id: (text, tokens) for item_id, text, tokens in job.items}
     item_ids = [i for i in by_item if i in info]
     # (label id, annotator, value) of the answer in use (the store's rule; the latest where the job has none)
-    latest = {i: next((a for a in by_item[i] if a[0] == job.in_use.get(i)), max(by_item[i], key=lambda a: a[0]))
+    in_use = {i: next((a for a in by_item[i] if a[0] == job.in_use.get(i)), max(by_item[i], key=lambda a: a[0]))
               for i in item_ids}
-    given = [latest[i][2] for i in item_ids]
+    given = [in_use[i][2] for i in item_ids]
     multi = job.task == "multiclass" and any(len(by_item[i]) > 1 for i in item_ids)
     matrix = ranking = None
     if multi:
@@ -135,16 +135,16 @@ def compute_review(job: ReviewJob, progress: Progress | None = None) -> ReviewRe
             k = position[i]
             consensus = job.label_set[int(crowd["consensus_label"][k])]
             quality[i] = float(crowd["consensus_quality"][k])
-            if consensus != latest[i][2]:
+            if consensus != in_use[i][2]:
                 suggested[i] = consensus
-            if len({str(v) for _, _, v in by_item[i]}) > 1 or consensus != latest[i][2]:
+            if len({str(v) for _, _, v in by_item[i]}) > 1 or consensus != in_use[i][2]:
                 flagged.add(i)  # annotators disagree, or the answer in use is not the consensus
         summary["n_issues"] = len(flagged)
     if job.task == "multiclass":  # nothing to change to: the answer under review already is the suggestion
-        flagged = {i for i in flagged if suggested[i] != latest[i][2]}
+        flagged = {i for i in flagged if suggested[i] != in_use[i][2]}
     order = sorted(flagged, key=lambda i: (quality[i], position[i]))[:MAX_ENTRIES]
     # "given" is the answer under review: the text's answer in use (the one training and exports use)
-    entries = [{"item_id": i, "label_id": latest[i][0], "given": latest[i][2], "suggested": suggested[i],
+    entries = [{"item_id": i, "label_id": in_use[i][0], "given": in_use[i][2], "suggested": suggested[i],
                 "quality": round(quality[i], 6), "rank": r} for r, i in enumerate(order)]
     return ReviewResult(entries, summary)
 
