@@ -113,19 +113,12 @@ def test_a_review_change_counts_its_author_and_never_sends_the_text_back_to_them
     """K = 2: alice answers, a reviewer changes her answer. Both have answered (her answer is superseded, not taken
     back), so the text is complete and alice is never served it again; undoing the change reopens it."""
     from labelwise.server.review import ReviewQueue
-    from labelwise.server.store import utcnow
-    from labelwise.server.tables import Review
 
     store = make_store(3, settings={"answers_per_text": 2})
     a, r = annotators(store, "alice", "rita")
     item = store.next_item(a)["id"]
     label_id = store.submit(a, item, "pos")["label_id"]
-    with store._write_session.begin() as s:
-        review = Review(item_id=item, label_id=label_id, quality=0.1, suggested="neg", given="pos",
-                        created_at=utcnow(), rank=0)
-        s.add(review)
-        s.flush()
-        review_id = review.id
+    review_id = _flag(store, item, label_id, given="pos", suggested="neg")
     ReviewQueue(store, mode="thread").decide(review_id, r, "change")
     assert item in store._done and store.n_complete == 1
     served = [store.next_item(a)["id"], store.next_item(r)["id"]]
@@ -199,7 +192,6 @@ def check_answers_in_use(store: Store) -> None:
     from labelwise.server.export import export_body
     from labelwise.server.review import ReviewQueue, ReviewResult
     from labelwise.server.store import Conflict
-    from labelwise.server.tables import Review
 
     a, b, c, r = annotators(store, "alice", "bob", "carol", "rita")
     majority, tie, unanimous, single = store.item_ids[:4]
@@ -222,12 +214,7 @@ def check_answers_in_use(store: Store) -> None:
     assert n == 4 and rows[store.item_view(majority)["text"]]["label"] == "pos"
     assert rows[store.item_view(majority)["text"]]["annotator"] == "bob"  # the latest who gave the answer in use
     # a reviewer changes one of three agreeing answers: the review decision is final, not outvoted
-    with store._write_session.begin() as s:
-        review = Review(item_id=unanimous, label_id=in_use[unanimous], quality=0.1, suggested="pos", given="neu",
-                        created_at=utcnow(), rank=0)
-        s.add(review)
-        s.flush()
-        review_id = review.id
+    review_id = _flag(store, unanimous, in_use[unanimous], given="neu", suggested="pos")
     ReviewQueue(store, mode="thread").decide(review_id, r, "change")
     assert store.current_labels()[unanimous] == "pos"
     assert store.label_counts() == {"pos": 3, "neg": 1, "neu": 0}
@@ -245,25 +232,28 @@ def check_answers_in_use(store: Store) -> None:
     # search shows the answer in use
     assert [hit["answer"] for hit in store.search(store.item_view(majority)["text"])][:1] == ["pos"]
     # the database's alpha is the formula's, on the same answers
-    rows = [json.loads(line) for line in export_body(store, "answers")[0].splitlines()]
+    rows = [json.loads(line) for line in export_body(store, "answers")[0].splitlines()]  # one per answer
     keys, values = sorted({row["id"] for row in rows}), sorted({row["label"] for row in rows})
-    pairs: dict[tuple[int, int], int] = {}
-    for row in rows:
-        pair = (keys.index(row["id"]), values.index(row["label"]))
-        pairs[pair] = pairs.get(pair, 0) + 1
-    units, value_ids = zip(*pairs, strict=True)
-    assert store.agreement()["alpha"] == pytest.approx(
-        krippendorff_alpha_nominal(units, value_ids, list(pairs.values())), abs=1e-4)
+    assert store.agreement()["alpha"] == pytest.approx(krippendorff_alpha_nominal(
+        [keys.index(row["id"]) for row in rows], [values.index(row["label"]) for row in rows], [1] * len(rows)),
+        abs=1e-4)
     # an entry whose answer was outvoted since the check ran cannot be decided
-    with store._write_session.begin() as s:
-        stale = Review(item_id=tie, label_id=later, quality=0.1, suggested="neg", given="pos", created_at=utcnow(),
-                       rank=0)
-        s.add(stale)
-        s.flush()
-        stale_id = stale.id
+    stale_id = _flag(store, tie, later, given="pos", suggested="neg")
     _answer(store, c, tie, "neg")  # neg 2 : pos 1, bob's "pos" is still current but no longer in use
     with pytest.raises(Conflict, match="another answer"):
         queue.decide(stale_id, r, "keep")
+
+
+def _flag(store: Store, item: int, label_id: int, *, given: str, suggested: str) -> int:
+    """A review entry as a label check would queue it (answer ``label_id`` of ``item`` looks wrong); its id."""
+    from labelwise.server.tables import Review
+
+    with store._write_session.begin() as s:
+        review = Review(item_id=item, label_id=label_id, quality=0.1, suggested=suggested, given=given,
+                        created_at=utcnow(), rank=0)
+        s.add(review)
+        s.flush()
+        return review.id
 
 
 def _in_use_ids(store: Store) -> dict[int, int]:
