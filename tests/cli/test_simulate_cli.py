@@ -68,6 +68,34 @@ def test_simulate_embedding_backend_reaches_minilm_and_is_refused_without_it(tmp
     assert results["curves"]["default"]["labels"] == [20, 40, 60]
 
 
+def test_simulate_e5_prefix_reaches_the_e5_part_and_is_refused_without_one(tmp_path, datasets_dir, capsys,
+                                                                           monkeypatch):
+    import labelwise.features as features
+
+    built = []
+    real = features.make_featurizer
+    monkeypatch.setattr(features, "make_featurizer", lambda name, **o: built.append((name, o)) or real(name, **o))
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    _slice(datasets_dir / "sst2" / "train.jsonl", train, 80)
+    _slice(datasets_dir / "sst2" / "test.jsonl", test, 30)
+    out = tmp_path / "run"
+    common = ["simulate", "--train", str(train), "--test", str(test), "--e5-prefix", "query", "--strategies", "margin",
+              "--initial", "20", "--batch", "20", "--budget", "40", "--seeds", "1", "--out", str(out), "--quiet"]
+    assert main([*common, "--model", "minilm-tfidf-lr"]) == 2
+    assert "--e5-prefix query does not fit model minilm-tfidf-lr, which has no e5 part" in capsys.readouterr().err
+    assert not out.exists() and built == []
+    assert main([*common, "--baseline-model", "minilm-tfidf-lr"]) == 0
+    query = {"embedding_options": {"mode": "query"}}
+    assert built[0] == ("e5-tfidf", query)  # auto: the e5 stack, its e5 part behind "query: "
+    assert ("minilm-tfidf", {"embedding_options": {}}) in built  # the baseline's MiniLM has no prefix
+    results = json.loads((out / "results.json").read_text())
+    assert results["settings"]["featurizer_options"] == query
+    assert 'featurizer options {"embedding_options": {"mode": "query"}}' in (out / "report.md").read_text()
+    built.clear()
+    assert main([*common[:-3], "--quiet", "--model", "e5-lr", "--out", str(tmp_path / "plain")]) == 0
+    assert built[0] == ("e5", {"mode": "query"})
+
+
 def test_simulate_default_english_model_is_the_centered_e5_stack(tmp_path, datasets_dir):
     train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
     _slice(datasets_dir / "trec6" / "train.jsonl", train, 120)

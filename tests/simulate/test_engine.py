@@ -83,3 +83,8 @@ def test_baseline_gets_only_the_featurizer_options_its_model_takes():
     assert _accepted_options("minilm-lr", corpus, {"backend": "onnx"}) == {"backend": "onnx"}
     assert _accepted_options("minilm-tfidf-lr", corpus, {"backend": "onnx"}) == {"backend": "onnx"}
     assert _accepted_options("tfidf-lr", corpus, None) is None
+    # e5's prefix reaches a stacked e5 view only; a MiniLM baseline drops it, a TF-IDF one the whole dict
+    prefix = {"embedding_options": {"mode": "query"}}
+    assert _accepted_options("e5-tfidf-lr", corpus, prefix) == prefix
+    assert _accepted_options("minilm-tfidf-lr", corpus, prefix) == {"embedding_options": {}}
+    assert _accepted_options("minilm-lr", corpus, prefix) == {}

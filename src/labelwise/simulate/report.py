@@ -79,7 +79,8 @@ def markdown_report(results: dict, *, max_rows: int = 12) -> str:
         "",
         f"Pool {s.get('pool_size', '?')} texts, test {s.get('test_size', '?')}, initial {s.get('initial')}, "
         f"batch {s.get('batch')}, budget {s.get('budget')}, {s.get('seeds')} seeds (every strategy starts from "
-        f"the same initial random sample per seed), refit: {s.get('refit')}.",
+        f"the same initial random sample per seed), refit: {s.get('refit')}"
+        + (f", featurizer options {json.dumps(s['featurizer_options'])}." if s.get("featurizer_options") else "."),
         "",
         f"Metric: **{results['metric']}**. Full-data score (all {s.get('pool_size', '?')} pool labels): "
         f"**{results['full_data_score']:.3f}**.",
