@@ -311,3 +311,15 @@ def test_reports_are_replaced_as_a_set_and_readable_by_others(tmp_path, monkeypa
     with pytest.raises(KeyboardInterrupt):
         report.write_report(changed, out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no new results.json beside an old report
+
+
+def test_cli_e5_prefixes_are_the_librarys():
+    from labelwise.cli._args import E5_PREFIXES
+    from labelwise.loop import E5_PREFIXES as LIBRARY
+    from labelwise.loop import e5_prefix_options
+
+    assert E5_PREFIXES == LIBRARY
+    assert e5_prefix_options("e5", "query") == {"mode": "query"}
+    assert e5_prefix_options("e5-tfidf", "passage") == {"embedding_options": {"mode": "passage"}}
+    with pytest.raises(ValueError, match="one of passage, query"):
+        e5_prefix_options("e5", "document")

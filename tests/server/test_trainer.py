@@ -289,3 +289,34 @@ def test_quality_estimate_survives_a_class_answered_once():
     one_scorable = ActiveLearner(corpus, model="tfidf-lr", retrain_every=100)
     one_scorable.teach(list(range(11)), ["pos"] * 10 + ["neg"])  # only "pos" could be scored: no estimate
     assert trainer_mod.estimate_quality(one_scorable) == (None, "accuracy")
+
+
+def test_e5_prefix_reaches_the_projects_learner_and_bad_model_settings_are_refused_at_creation(tmp_path, capsys):
+    import json
+    from types import SimpleNamespace
+
+    from labelwise.cli.main import main
+    from labelwise.server.project import open_project
+
+    records, labels, _ = demo_records("en")
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in records), encoding="utf-8")
+    new = ["new", str(tmp_path / "refused"), "--data", str(data), "--labels", ",".join(labels)]
+    for extra, message in ((["--model", "tfidf-lr", "--e5-prefix", "query"], "tfidf-lr has none"),
+                           (["--model", "bert-lr"], "unknown model 'bert-lr'"),
+                           (["--strategy", "ml-max"], "unknown multiclass strategy 'ml-max'")):
+        assert main([*new, *extra]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "refused").exists()  # refused before anything was written
+    assert main(["new", str(tmp_path / "p"), "--data", str(data), "--labels", ",".join(labels),
+                 "--e5-prefix", "query"]) == 0
+    store = open_project(tmp_path / "p")
+    try:
+        job = SimpleNamespace(settings=store.project.settings, task="multiclass", label_set=labels)
+        learner = trainer_mod._new_learner(job, [r["id"] for r in records], [r["text"] for r in records])
+        assert learner.spec.name == "e5-tfidf-lr"  # auto, English single-label
+        assert learner.featurizer_options == {"embedding_options": {"mode": "query"}}
+        job.settings = {**store.project.settings, "e5_prefix": None}
+        assert trainer_mod._new_learner(job, [0], ["x"]).featurizer_options == {}
+    finally:
+        store.close()

@@ -40,3 +40,6 @@ def output_problem(path: Path, *, kind: str = "file") -> str | None:
     if not os.access(parent, os.W_OK | os.X_OK):
         return f"cannot be created: {parent} is not writable"
     return None
+
+#: labelwise.loop.E5_PREFIXES, written out so that parsing arguments does not import numpy (a test keeps them equal)
+E5_PREFIXES = ("passage", "query")

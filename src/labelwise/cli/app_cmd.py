@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from labelwise.cli._args import whole_number
+from labelwise.cli._args import E5_PREFIXES, whole_number
 
 TASK_CHOICES = ("multiclass", "multilabel", "ner")
 
@@ -52,6 +52,10 @@ def register(subparsers) -> None:
                    help="auto | tfidf-lr | minilm-lr | e5-lr | minilm-tfidf-lr | e5-tfidf-lr (default: auto, by "
                         "language and task); NER: auto | crf")
     p.add_argument("--strategy", default="default", help="query strategy name (default: labelwise's default)")
+    p.add_argument("--e5-prefix", choices=E5_PREFIXES, default=None,
+                   help="the prefix multilingual-e5 reads each text behind, for models with an e5 part (auto for "
+                        "single-label text, e5-lr, e5-tfidf-lr): passage (the default) did better on topic and "
+                        "question labels, query on sentiment and subjectivity labels (docs/label-efficiency.md)")
     p.add_argument("--retrain-every", type=int, default=10, help="retrain after this many answers (default 10)")
     p.add_argument("--first-round-sample", type=whole_number(0), default=5000,
                    help="on a larger pool, the first model round ranks a random sample of this many texts, then "
@@ -112,7 +116,8 @@ def cmd_new(args: argparse.Namespace) -> int:
             import_labels=args.import_labels,
             settings={"model": args.model, "strategy": args.strategy, "retrain_every": args.retrain_every,
                       "first_round_sample": args.first_round_sample,
-                      "answers_per_text": args.answers_per_text})
+                      "answers_per_text": args.answers_per_text,
+                      **({"e5_prefix": args.e5_prefix} if args.e5_prefix else {})})
     except (FileExistsError, ValueError) as err:
         from labelwise.data import DataError
 

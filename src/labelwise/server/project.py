@@ -53,6 +53,7 @@ def create_project(project_dir: str | os.PathLike, data: str | os.PathLike | Any
     else:
         corpus = load_corpus(data, task=task, labels=list(labels), text_field=text_field,
                              label_field=label_field, id_field=id_field, require_labels=False)
+        check_model_settings(settings or {}, corpus)
     created_dir = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
     url = db_url or db.default_url(path)
@@ -70,6 +71,21 @@ def create_project(project_dir: str | os.PathLike, data: str | os.PathLike | Any
             shutil.rmtree(path, ignore_errors=True)
         raise
     return store
+
+
+def check_model_settings(settings: dict[str, Any], corpus: Any) -> None:
+    """Refuse a model, strategy or e5 prefix a classification project cannot use, at creation rather than at
+    the first retraining (ValueError)."""
+    from labelwise.loop import e5_prefix_options, resolve_model
+    from labelwise.strategies.registry import available_strategies
+
+    spec = resolve_model(settings.get("model", "auto"), corpus.texts, corpus.task)
+    strategy = settings.get("strategy", "default")
+    if strategy not in available_strategies(corpus.task):
+        raise ValueError(f"unknown {corpus.task} strategy {strategy!r}; expected one of "
+                         f"{', '.join(available_strategies(corpus.task))}")
+    if settings.get("e5_prefix") is not None:
+        e5_prefix_options(spec.features, settings["e5_prefix"])
 
 
 def open_project(project_dir: str | os.PathLike, **options: Any) -> Store:
