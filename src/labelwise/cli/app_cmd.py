@@ -56,7 +56,8 @@ def register(subparsers) -> None:
                    help="the prefix multilingual-e5 reads each text behind, for models with an e5 part (auto for "
                         "single-label text, e5-lr, e5-tfidf-lr): passage (the default) did better on topic and "
                         "question labels, query on sentiment and subjectivity labels (docs/label-efficiency.md)")
-    p.add_argument("--retrain-every", type=int, default=10, help="retrain after this many answers (default 10)")
+    p.add_argument("--retrain-every", type=whole_number(1), default=10,
+                   help="retrain after this many answers (default 10)")
     p.add_argument("--first-round-sample", type=whole_number(0), default=5000,
                    help="on a larger pool, the first model round ranks a random sample of this many texts, then "
                         "the trainer ranks the whole pool (default 5000; 0: the whole pool from the start)")
@@ -86,6 +87,18 @@ def register(subparsers) -> None:
                         "or kill -9 of the server, the last commits can be lost on power loss or an OS crash; "
                         "full: fsync at every commit, survives power loss too, slower per label")
     p.set_defaults(handler=cmd_serve)
+
+    p = subparsers.add_parser("settings", help="show or change a project's model settings",
+                              description="Without options: print the project's settings. With options: check "
+                                          "them against the project's texts as `new` does, then write them; a "
+                                          "running `labelwise serve` takes them up when restarted.")
+    p.add_argument("project", type=Path)
+    p.add_argument("--model", help="auto | tfidf-lr | minilm-lr | e5-lr | minilm-tfidf-lr | e5-tfidf-lr; NER: auto | crf")
+    p.add_argument("--strategy", help="query strategy name (default: labelwise's default)")
+    p.add_argument("--e5-prefix", choices=(*E5_PREFIXES, "default"),
+                   help="the prefix e5 reads each text behind (see `new`); default: none set (passage)")
+    p.add_argument("--retrain-every", type=whole_number(1), help="retrain after this many answers")
+    p.set_defaults(handler=cmd_settings)
 
     p = subparsers.add_parser("export", help="write a project's labels to a file",
                               description="Export the current answers (one per labeled text). Written "
@@ -171,6 +184,34 @@ def cmd_export(args: argparse.Namespace) -> int:
     store.close()
     print(f"wrote {n} labeled texts to {path}")
     return 0
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    from labelwise.server.project import change_settings
+
+    store = _open(args.project)
+    if store is None:
+        return 2
+    try:
+        changes = {"model": args.model, "strategy": args.strategy, "retrain_every": args.retrain_every,
+                   "e5_prefix": args.e5_prefix}
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if changes.get("e5_prefix") == "default":
+            changes["e5_prefix"] = None
+        before = dict(store.project.settings)
+        try:
+            after = change_settings(store, changes) if changes else before
+        except ValueError as err:
+            print(f"labelwise: error: {err}", file=sys.stderr)
+            return 2
+        for key in sorted(set(before) | set(after)):
+            old, new = before.get(key), after.get(key)
+            print(f"{key}: {new}" if old == new else f"{key}: {old} -> {new}")
+        if changes:
+            print("a running `labelwise serve` of this project keeps its old settings until restarted")
+        return 0
+    finally:
+        store.close()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -53,7 +53,7 @@ def create_project(project_dir: str | os.PathLike, data: str | os.PathLike | Any
     else:
         corpus = load_corpus(data, task=task, labels=list(labels), text_field=text_field,
                              label_field=label_field, id_field=id_field, require_labels=False)
-        check_model_settings(settings or {}, corpus)
+        check_model_settings(settings or {}, corpus.texts, task)
     created_dir = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
     url = db_url or db.default_url(path)
@@ -73,19 +73,52 @@ def create_project(project_dir: str | os.PathLike, data: str | os.PathLike | Any
     return store
 
 
-def check_model_settings(settings: dict[str, Any], corpus: Any) -> None:
+def check_model_settings(settings: dict[str, Any], texts: Sequence[str], task: str) -> None:
     """Refuse a model, strategy or e5 prefix a classification project cannot use, at creation rather than at
     the first retraining (ValueError)."""
     from labelwise.loop import e5_prefix_options, resolve_model
     from labelwise.strategies.registry import available_strategies
 
-    spec = resolve_model(settings.get("model", "auto"), corpus.texts, corpus.task)
+    spec = resolve_model(settings.get("model", "auto"), texts, task)
     strategy = settings.get("strategy", "default")
-    if strategy not in available_strategies(corpus.task):
-        raise ValueError(f"unknown {corpus.task} strategy {strategy!r}; expected one of "
-                         f"{', '.join(available_strategies(corpus.task))}")
+    if strategy not in available_strategies(task):
+        raise ValueError(f"unknown {task} strategy {strategy!r}; expected one of "
+                         f"{', '.join(available_strategies(task))}")
     if settings.get("e5_prefix") is not None:
         e5_prefix_options(spec.features, settings["e5_prefix"])
+    retrain_every = settings.get("retrain_every", 1)
+    if isinstance(retrain_every, bool) or not isinstance(retrain_every, int) or retrain_every < 1:
+        raise ValueError(f"retrain_every must be a whole number >= 1, got {retrain_every!r}")
+
+
+#: the settings :func:`change_settings` may change on an existing project (the others shape its queue or ids)
+CHANGEABLE_SETTINGS = ("model", "strategy", "e5_prefix", "retrain_every")
+
+
+def change_settings(store: Store, changes: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``changes`` against the project's texts and task as creation would, then write them; returns
+    the new settings. A value None goes back to the default (``e5_prefix``: none set). ValueError, nothing
+    written, for a name outside :data:`CHANGEABLE_SETTINGS` or a value the project cannot use. The trainer
+    reads these settings when a server starts: a running ``labelwise serve`` keeps the old ones."""
+    from labelwise.server.store import DEFAULT_SETTINGS
+
+    unknown = sorted(set(changes) - set(CHANGEABLE_SETTINGS))
+    if unknown:
+        raise ValueError(f"cannot change {', '.join(unknown)} of an existing project; changeable: "
+                         f"{', '.join(CHANGEABLE_SETTINGS)}")
+    resolved = {k: DEFAULT_SETTINGS.get(k) if v is None else v for k, v in changes.items()}
+    merged = {**store.project.settings, **resolved}
+    merged = {k: v for k, v in merged.items() if v is not None}
+    task = store.project.task
+    if task == "ner":
+        from labelwise.server.spans import check_ner_settings
+
+        if merged.get("e5_prefix") is not None:
+            raise ValueError("an NER project's CRF tagger has no e5 part; an e5 prefix does not apply")
+        check_ner_settings(merged)
+    else:
+        check_model_settings(merged, store.texts(), task)
+    return store.update_settings(resolved)
 
 
 def open_project(project_dir: str | os.PathLike, **options: Any) -> Store:

@@ -183,6 +183,18 @@ class Store:
             self._ranking = _Ranking(order=[int(i) for i in last["ranking"]], version=last["id"],
                                      n_labels=last["n_labels"])
 
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Write ``changes`` into the project's settings (a value None removes the key) and return them all.
+        Callers validate first (:func:`labelwise.server.project.change_settings`); this store's own queue
+        settings (lease, overlap, seed) are read at open, so a running server keeps its values until restarted."""
+        with self._lock, self._write_session.begin() as s:
+            row = s.scalars(select(Project)).one()
+            settings = {**(row.settings or {}), **changes}
+            settings = {k: v for k, v in settings.items() if v is not None}
+            row.settings = settings
+        self.project.settings = {**DEFAULT_SETTINGS, **settings}
+        return dict(self.project.settings)
+
     # ------------------------------------------------------------------ creation
     @classmethod
     def create(cls, url: str, corpus: Corpus, *, name: str, labels: Sequence[str],
@@ -292,6 +304,10 @@ class Store:
     @property
     def n_items(self) -> int:
         return len(self.item_ids)
+
+    def texts(self) -> list[str]:
+        """Every text of the project, in ``item_ids`` order."""
+        return [self._items[i][1] for i in self.item_ids]
 
     @property
     def n_complete(self) -> int:
