@@ -87,25 +87,33 @@ def test_simulate_e5_prefix_reaches_the_e5_part_and_is_refused_without_one(tmp_p
     assert main([*common, "--baseline-model", "minilm-tfidf-lr"]) == 0
     query = {"embedding_options": {"mode": "query"}}
     assert built[0] == ("e5-tfidf", query)  # auto: the e5 stack, its e5 part behind "query: "
-    assert ("minilm-tfidf", {"embedding_options": {}}) in built  # the baseline's MiniLM has no prefix
+    assert ("minilm-tfidf", {}) in built  # the baseline's MiniLM has no prefix
+    assert [name for name, _ in built].count("e5-tfidf") == 1  # a fixed prefix: one view, no "auto" choice
     results = json.loads((out / "results.json").read_text())
-    assert results["settings"]["featurizer_options"] == query
-    assert 'featurizer options {"embedding_options": {"mode": "query"}}' in (out / "report.md").read_text()
+    assert results["settings"]["e5_prefix"] == "query" and results["e5_prefix"]["setting"] == "query"
+    assert "e5 prefix: `query`." in (out / "report.md").read_text()
     built.clear()
     assert main([*common[:-3], "--quiet", "--model", "e5-lr", "--out", str(tmp_path / "plain")]) == 0
     assert built[0] == ("e5", {"mode": "query"})
 
 
-def test_simulate_default_english_model_is_the_centered_e5_stack(tmp_path, datasets_dir):
+def test_simulate_default_english_model_is_the_centered_e5_stack(tmp_path, datasets_dir, capsys):
+    """auto: the centered e5 stack, its prefix chosen per run at 100 labels (both views embedded for real)."""
     train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
-    _slice(datasets_dir / "trec6" / "train.jsonl", train, 120)
+    _slice(datasets_dir / "trec6" / "train.jsonl", train, 150)
     _slice(datasets_dir / "trec6" / "test.jsonl", test, 40)
     out = tmp_path / "run"
-    assert main(["simulate", "--train", str(train), "--test", str(test), "--strategies", "default", "--initial", "20",
-                 "--batch", "20", "--budget", "40", "--seeds", "1", "--out", str(out), "--quiet"]) == 0
+    assert main(["simulate", "--train", str(train), "--test", str(test), "--strategies", "default", "--initial", "50",
+                 "--batch", "50", "--budget", "100", "--seeds", "1", "--out", str(out), "--quiet"]) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["model"] == "e5-tfidf-lr"
-    assert results["full_data_score"] > 0.5  # 6 classes: far above chance on 120 texts
+    assert results["full_data_score"] > 0.5  # 6 classes: far above chance on 150 texts
+    prefix = results["e5_prefix"]
+    assert prefix["setting"] == "auto" and prefix["chosen_at"] == 100
+    assert prefix["full_data"] in ("passage", "query")
+    assert len(prefix["chosen"]["default"]) == 1 and prefix["chosen"]["default"][0] in ("passage", "query")
+    assert "e5 prefix auto: query chosen in" in capsys.readouterr().out
+    assert "e5 prefix: auto (`passage` until 100 labels" in (out / "report.md").read_text()
 
 
 def test_simulate_same_initial_sample_for_every_strategy(tmp_path, datasets_dir):
@@ -314,12 +322,15 @@ def test_reports_are_replaced_as_a_set_and_readable_by_others(tmp_path, monkeypa
 
 
 def test_cli_e5_prefixes_are_the_librarys():
-    from labelwise.cli._args import E5_PREFIXES
-    from labelwise.loop import E5_PREFIXES as LIBRARY
+    from labelwise.cli._args import E5_PREFIX_SETTINGS
+    from labelwise.loop import E5_PREFIX_SETTINGS as LIBRARY
     from labelwise.loop import e5_prefix_options
 
-    assert E5_PREFIXES == LIBRARY
+    assert E5_PREFIX_SETTINGS == LIBRARY
     assert e5_prefix_options("e5", "query") == {"mode": "query"}
-    assert e5_prefix_options("e5-tfidf", "passage") == {"embedding_options": {"mode": "passage"}}
-    with pytest.raises(ValueError, match="one of passage, query"):
+    assert e5_prefix_options("e5-tfidf", "passage", {"embedding_options": {"cache_dir": "c"}, "backend": "fused"}) == {
+        "embedding_options": {"cache_dir": "c", "mode": "passage"}, "backend": "fused"}
+    with pytest.raises(ValueError, match="one of auto, passage, query"):
         e5_prefix_options("e5", "document")
+    with pytest.raises(ValueError, match="not a prefix e5 reads"):
+        e5_prefix_options("e5", "auto")  # chosen by the learner, not an option of the featurizer

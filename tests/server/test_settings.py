@@ -41,8 +41,8 @@ def test_changes_are_checked_written_and_reach_the_trainers_learner(project):
         job = SimpleNamespace(settings=store.project.settings, task="multiclass", label_set=store.project.labels)
         learner = trainer_mod._new_learner(job, store.item_ids, store.texts())
         assert learner.spec.name == "e5-tfidf-lr"
-        assert learner.featurizer_options == {"embedding_options": {"mode": "query"}}
-        assert "e5_prefix" not in change_settings(store, {"e5_prefix": None})  # back to none set
+        assert learner.e5_prefix == "query" and not learner._choosing_prefix
+        assert "e5_prefix" not in change_settings(store, {"e5_prefix": None})  # back to the default: auto
         assert change_settings(store, {"retrain_every": None})["retrain_every"] == 10  # back to the default
     finally:
         store.close()
@@ -67,7 +67,7 @@ def test_cli_shows_and_changes_settings(project, capsys):
     assert main(["settings", str(project), "--model", "auto", "--e5-prefix", "query"]) == 0
     out = capsys.readouterr().out
     assert "model: tfidf-lr -> auto" in out and "e5_prefix: None -> query" in out and "restarted" in out
-    assert main(["settings", str(project), "--e5-prefix", "default"]) == 0
+    assert main(["settings", str(project), "--e5-prefix", "auto"]) == 0
     assert "e5_prefix: query -> None" in capsys.readouterr().out
     assert main(["settings", str(project), "--model", "tfidf-lr", "--e5-prefix", "query"]) == 2
     assert "tfidf-lr has none" in capsys.readouterr().err

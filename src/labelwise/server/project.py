@@ -76,7 +76,8 @@ def create_project(project_dir: str | os.PathLike, data: str | os.PathLike | Any
 def check_model_settings(settings: dict[str, Any], texts: Sequence[str], task: str) -> None:
     """Refuse a model, strategy or e5 prefix a classification project cannot use, at creation rather than at
     the first retraining (ValueError)."""
-    from labelwise.loop import e5_prefix_options, resolve_model
+    from labelwise.loop import resolve_model
+    from labelwise.loop.pipeline import plan_e5_prefix
     from labelwise.strategies.registry import available_strategies
 
     spec = resolve_model(settings.get("model", "auto"), texts, task)
@@ -84,8 +85,7 @@ def check_model_settings(settings: dict[str, Any], texts: Sequence[str], task: s
     if strategy not in available_strategies(task):
         raise ValueError(f"unknown {task} strategy {strategy!r}; expected one of "
                          f"{', '.join(available_strategies(task))}")
-    if settings.get("e5_prefix") is not None:
-        e5_prefix_options(spec.features, settings["e5_prefix"])
+    plan_e5_prefix(spec.features, task, settings.get("e5_prefix"))
     retrain_every = settings.get("retrain_every", 1)
     if isinstance(retrain_every, bool) or not isinstance(retrain_every, int) or retrain_every < 1:
         raise ValueError(f"retrain_every must be a whole number >= 1, got {retrain_every!r}")

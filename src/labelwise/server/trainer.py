@@ -239,15 +239,9 @@ def _new_learner(job: TrainJob, ids: list[int], texts: list[str]) -> Any:
 
     settings = job.settings
     corpus = Corpus(ids=ids, texts=texts, task=job.task, label_set=list(job.label_set))
-    model = settings.get("model", "auto")
-    featurizer_options = None
-    if settings.get("e5_prefix"):
-        from labelwise.loop import e5_prefix_options, resolve_model
-
-        featurizer_options = e5_prefix_options(resolve_model(model, texts, job.task).features, settings["e5_prefix"])
-    return ActiveLearner(corpus, model=model, strategy=settings.get("strategy", "default"), retrain_every=0,
-                         refit=settings.get("refit", "scratch"), seed=int(settings.get("seed", 0)),
-                         featurizer_options=featurizer_options)
+    return ActiveLearner(corpus, model=settings.get("model", "auto"), strategy=settings.get("strategy", "default"),
+                         retrain_every=0, refit=settings.get("refit", "scratch"), seed=int(settings.get("seed", 0)),
+                         e5_prefix=settings.get("e5_prefix"))
 
 
 def _sync(learner: Any, taught: dict[int, Any], answers: dict[int, Any]) -> None:

@@ -15,6 +15,9 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from labelwise.data import Corpus
 from labelwise.loop import ActiveLearner, resolve_model
+from labelwise.loop.learner import E5_VIEWS
+from labelwise.loop.pipeline import e5_prefix_options, plan_e5_prefix
+from labelwise.loop.view_choice import PREFIX_CHOICE_AT, choose_view
 from labelwise.models import LinearModel
 from labelwise.strategies.registry import get_strategy
 
@@ -138,8 +141,15 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
              initial: int = 50, batch: int = 50, budget: int = 1000, seeds: int = 5,
              pool_size: int | None = None, refit: str = "scratch", progress: Progress | None = None,
              featurizer_options: dict | None = None, model_options: dict | None = None,
-             baseline_model: str | None = None) -> dict:
+             baseline_model: str | None = None, e5_prefix: str | None = None) -> dict:
     """Replay ``train`` as an oracle and score on ``test``; returns the results.json structure.
+
+    ``e5_prefix``: for a model with an e5 part, "passage", "query" or "auto" (the default for single-label
+    tasks: every learner starts on "passage" and picks its prefix from its labels at
+    :data:`~labelwise.loop.view_choice.PREFIX_CHOICE_AT` labels, see :class:`~labelwise.loop.ActiveLearner`;
+    both views are featurized once and shared, and each learner is scored on the test view of its prefix).
+    results["e5_prefix"] records the setting, the prefix the full-data score used (chosen the same way on the
+    whole pool) and each strategy's choice per seed.
 
     ``baseline_model``: also run random picking with this model (same pool, seeds and initial labels) and
     read every strategy's curve against its score at the budget: results["baseline"] holds its
@@ -169,6 +179,7 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
         raise SettingsError(f"the train and test splits hold a single label ({label_set[0]!r}); a classifier needs "
                             "at least two")
     spec = resolve_model(model, train.texts, train.task)
+    first_prefix, choosing = plan_e5_prefix(spec.features, train.task, e5_prefix, featurizer_options)
     if baseline_model is not None:
         resolve_model(baseline_model, train.texts, train.task)  # an unknown name fails before the long run
 
@@ -178,19 +189,29 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
     from labelwise.features import make_featurizer
 
     start = time.perf_counter()
-    featurizer = make_featurizer(spec.features, **(featurizer_options or {}))
-    X_pool = featurizer.fit(train.texts).transform(train.texts)
-    X_test = featurizer.transform(test.texts)
+    pool_views, test_views = {}, {}  # per e5 prefix (one view, keyed None, without an e5 part)
+    embeddings = None
     needs_geometry = any(get_strategy(name).needs & {"embeddings", "labeled_embeddings"} for name in strategies)
-    embeddings = featurizer.geometry(X_pool) if needs_geometry else None  # shared by every learner below
+    for prefix in (E5_VIEWS if choosing else (first_prefix,)):
+        options = (featurizer_options or {}) if prefix is None else e5_prefix_options(spec.features, prefix,
+                                                                                       featurizer_options)
+        featurizer = make_featurizer(spec.features, **options)
+        pool_views[prefix] = featurizer.fit(train.texts).transform(train.texts)
+        test_views[prefix] = featurizer.transform(test.texts)
+        if needs_geometry and embeddings is None:  # the first view's, shared by every learner below
+            embeddings = featurizer.geometry(pool_views[prefix])
     featurize_seconds = time.perf_counter() - start
     y_pool = train.label_matrix()
     y_test = test.label_matrix()
 
     progress.on_step("fitting on the full pool")
     options = {**spec.classifier_options, **(model_options or {})}
-    full = LinearModel(train.task, len(label_set), **options).fit(X_pool, y_pool)
-    full_data_score = score_predictions(train.task, y_test, full.predict_proba(X_test))
+    full_prefix = first_prefix
+    if choosing:
+        full_prefix, _ = choose_view(pool_views, y_pool, n_classes=len(label_set), classifier_options=options)
+    full = LinearModel(train.task, len(label_set), **options).fit(pool_views[full_prefix], y_pool)
+    full_data_score = score_predictions(train.task, y_test, full.predict_proba(test_views[full_prefix]))
+    chosen_prefix: dict[str, list] = {s: [] for s in strategies}
 
     per_seed: dict[str, list[list[float]]] = {s: [] for s in strategies}
     seconds = {s: {"featurize": featurize_seconds, "fit": 0.0, "score": 0.0, "select": 0.0} for s in strategies}
@@ -199,8 +220,10 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
         initial_ids = [train.ids[i] for i in start_rows]
         for name in strategies:
             learner = ActiveLearner(train, model=spec.name, strategy=name, retrain_every=0, refit=refit,
-                                    seed=seed, features=X_pool, embeddings=embeddings,
-                                    model_options=model_options)
+                                    seed=seed, embeddings=embeddings, model_options=model_options,
+                                    e5_prefix="auto" if choosing else first_prefix,
+                                    **({"feature_views": pool_views} if choosing else
+                                       {"features": pool_views[first_prefix]}))
             learner.teach(initial_ids, [train.labels[i] for i in start_rows])
             curve = []
             for target in schedule:
@@ -208,9 +231,11 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
                     ids = learner.query(target - learner.n_labeled)
                     learner.teach(ids, [train.labels[i] for i in learner.positions(ids)])
                 learner.retrain()
+                X_test = test_views[learner.e5_prefix]
                 curve.append(score_predictions(train.task, y_test, learner.model.predict_proba(X_test)))
                 progress.on_step(f"{name} · seed {seed} · {target} labels")
             per_seed[name].append(curve)
+            chosen_prefix[name].append(learner.e5_prefix)
             for key in ("fit", "score", "select"):
                 seconds[name][key] += learner.timings[key]
 
@@ -240,6 +265,10 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
                      "featurizer_options": json.loads(json.dumps(featurizer_options or {}, default=str)),
                      "strategies": strategies, "labels": label_set},
     }
+    if first_prefix is not None:
+        results["settings"]["e5_prefix"] = "auto" if choosing else first_prefix
+        results["e5_prefix"] = {"setting": results["settings"]["e5_prefix"], "full_data": full_prefix,
+                                "chosen_at": PREFIX_CHOICE_AT if choosing else None, "chosen": chosen_prefix}
     if baseline is not None:
         results["baseline"] = baseline
     return results

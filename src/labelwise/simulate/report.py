@@ -66,6 +66,19 @@ def _interval(span: list | None) -> str:
     return " – ".join("never" if v is None else f"{v:.2f}" for v in span)
 
 
+def _prefix_lines(prefix: dict | None) -> list[str]:
+    """The e5 prefix a run used: fixed, or chosen per run ("auto"), as a sentence and a blank line."""
+    if not prefix:
+        return []
+    if prefix["setting"] != "auto":
+        return [f"e5 prefix: `{prefix['setting']}`.", ""]
+    counts = "; ".join(f"{name} {sum(c == 'query' for c in chosen)} of {len(chosen)}"
+                       for name, chosen in prefix["chosen"].items())
+    return [f"e5 prefix: auto (`passage` until {prefix['chosen_at']} labels, then the prefix with the lower "
+            f"cross-validated log-loss on the labels so far). Runs that switched to `query`: {counts}. The full-data "
+            f"score used `{prefix['full_data']}`.", ""]
+
+
 def markdown_report(results: dict, *, max_rows: int = 12) -> str:
     """Tables: score per strategy at label counts, savings against random, area under curve, time split."""
     curves = results["curves"]
@@ -85,6 +98,7 @@ def markdown_report(results: dict, *, max_rows: int = 12) -> str:
         f"Metric: **{results['metric']}**. Full-data score (all {s.get('pool_size', '?')} pool labels): "
         f"**{results['full_data_score']:.3f}**.",
         "",
+        *_prefix_lines(results.get("e5_prefix")),
         "## Learning curves (mean ± std over seeds)",
         "",
         "![learning curves](curves.png)",
