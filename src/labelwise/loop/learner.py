@@ -74,13 +74,15 @@ class ActiveLearner:
     feature_views: precomputed feature matrices per prefix, ``{"passage": X, "query": X}`` (both needed with
         ``e5_prefix="auto"``), used instead of featurizing (``features`` is then ignored). Precomputed
         ``features`` alone keep the prefix they were made with: no "auto" choice then.
+    embedding_views: the same for ``embeddings``: each prefix's geometry (``embeddings`` is then ignored).
     """
 
     def __init__(self, corpus: Corpus, *, model: str = "auto", strategy: str = "default",
                  retrain_every: int = 1, refit: str = "scratch", seed: int = 0, features: Any = None,
                  committee_size: int = 5, model_options: dict | None = None,
                  featurizer_options: dict | None = None, embeddings: Any = None, threads: int | None = 1,
-                 e5_prefix: str | None = None, feature_views: dict[str, Any] | None = None):
+                 e5_prefix: str | None = None, feature_views: dict[str, Any] | None = None,
+                 embedding_views: dict[str, Any] | None = None):
         if corpus.task not in ("multiclass", "multilabel"):
             raise ValueError(f"ActiveLearner handles 'multiclass' and 'multilabel'; got task {corpus.task!r}")
         if not corpus.label_set:
@@ -109,9 +111,12 @@ class ActiveLearner:
                 raise ValueError(f"feature_views holds {sorted(feature_views)}; this learner needs "
                                  f"{list(E5_VIEWS) if self._choosing_prefix else [self.e5_prefix]} (one per prefix)")
             features = feature_views[self.e5_prefix]
+            if embedding_views is not None:
+                embeddings = embedding_views[self.e5_prefix]
         elif features is not None:
             self._choosing_prefix = False  # features made elsewhere: their prefix is not this learner's to change
         self._feature_views = feature_views
+        self._embedding_views = embedding_views if feature_views is not None else None
         self._position = {id_: i for i, id_ in enumerate(corpus.ids)}
         if len(self._position) != len(corpus):
             raise ValueError("corpus ids are not unique")
@@ -232,7 +237,9 @@ class ActiveLearner:
         else:
             self._features, self.featurizer = None, None  # featurized again, with the chosen prefix, when next used
         with self._lock:
-            if not self._embeddings_given:
+            if self._embedding_views is not None:
+                self._embeddings = self._embedding_views[chosen]
+            elif not self._embeddings_given:
                 self._embeddings = None
             self.model = None  # trained on the other view's columns: the retrain under way fits a new one
 
