@@ -66,9 +66,11 @@ def test_cli_shows_and_changes_settings(project, capsys):
     assert "model: tfidf-lr" in out and "->" not in out and "restarted" not in out
     assert main(["settings", str(project), "--model", "auto", "--e5-prefix", "query"]) == 0
     out = capsys.readouterr().out
-    assert "model: tfidf-lr -> auto" in out and "e5_prefix: None -> query" in out and "restarted" in out
+    assert "model: tfidf-lr -> auto" in out and "e5_prefix: auto -> query" in out and "restarted" in out
+    assert main(["settings", str(project), "--model", "tfidf-lr"]) == 2  # the prefix kept does not fit it
+    assert "this project's e5 prefix is 'query': set it back to auto" in capsys.readouterr().err
     assert main(["settings", str(project), "--e5-prefix", "auto"]) == 0
-    assert "e5_prefix: query -> None" in capsys.readouterr().out
+    assert "e5_prefix: query -> auto" in capsys.readouterr().out
     assert main(["settings", str(project), "--model", "tfidf-lr", "--e5-prefix", "query"]) == 2
     assert "tfidf-lr has none" in capsys.readouterr().err
     store = open_project(project)

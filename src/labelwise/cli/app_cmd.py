@@ -188,6 +188,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(key: str, value):
+    """A setting as `settings` prints it: an unset e5 prefix is the default, auto."""
+    return "auto" if key == "e5_prefix" and value is None else value
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     from labelwise.server.project import change_settings
 
@@ -207,7 +212,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
             print(f"labelwise: error: {err}", file=sys.stderr)
             return 2
         for key in sorted(set(before) | set(after)):
-            old, new = before.get(key), after.get(key)
+            old, new = (_shown(key, before.get(key)), _shown(key, after.get(key)))
             print(f"{key}: {new}" if old == new else f"{key}: {old} -> {new}")
         if changes:
             print("a running `labelwise serve` of this project keeps its old settings until restarted")
