@@ -121,20 +121,11 @@ def test_without_views_both_prefixes_are_featurized_and_the_corpus_again_after_a
         return _PrefixView(options["embedding_options"]["mode"], "query", {"signal": signal, "noise": noise})
 
     monkeypatch.setattr(features, "make_featurizer", make)
-    learner = ActiveLearner(corpus, model="e5-tfidf-lr", retrain_every=0,
+    learner = ActiveLearner(corpus, model="e5-tfidf-lr", strategy="default", retrain_every=0,
                             featurizer_options={"embedding_options": {"cache_dir": "x"}})
     _teach(learner, corpus, PREFIX_CHOICE_AT - 1)
     _teach(learner, corpus, PREFIX_CHOICE_AT)
     assert built == ["passage", "passage", "query", "query"]  # the corpus; both views of the labels; the corpus
     assert learner.e5_prefix == "query" and np.array_equal(learner.features, signal)
-
-
-def test_precomputed_geometry_follows_the_switch():
-    corpus, signal, noise = _data()
-    geometry = {"passage": noise[:, :2].copy(), "query": signal[:, :2].copy()}
-    learner = ActiveLearner(corpus, model="e5-tfidf-lr", strategy="default", retrain_every=0,
-                            feature_views={"passage": noise, "query": signal}, embedding_views=geometry)
-    assert learner.embeddings is geometry["passage"]
-    _teach(learner, corpus, PREFIX_CHOICE_AT)
-    assert learner.e5_prefix == "query" and learner.embeddings is geometry["query"]
-    assert len(learner.query(10)) == 10  # the diverse batch clusters the chosen view's geometry
+    assert np.array_equal(learner.embeddings, noise)  # k-means and diverse batches keep the passage geometry
+    assert len(learner.query(10)) == 10

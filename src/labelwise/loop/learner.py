@@ -70,19 +70,18 @@ class ActiveLearner:
         "query", or "auto" (the default for single-label tasks unless ``featurizer_options`` set one): "passage"
         until :data:`~labelwise.loop.view_choice.PREFIX_CHOICE_AT` labels, then whichever prefix gives the lower
         cross-validated log-loss on the labels so far (:func:`~labelwise.loop.view_choice.choose_view`); after
-        a switch the whole corpus is featurized again. ``prefix_choice`` records the decision.
+        a switch the whole corpus is featurized again (the geometry for k-means and diverse batches stays the
+        passage view's). ``prefix_choice`` records the decision.
     feature_views: precomputed feature matrices per prefix, ``{"passage": X, "query": X}`` (both needed with
         ``e5_prefix="auto"``), used instead of featurizing (``features`` is then ignored). Precomputed
         ``features`` alone keep the prefix they were made with: no "auto" choice then.
-    embedding_views: the same for ``embeddings``: each prefix's geometry (``embeddings`` is then ignored).
     """
 
     def __init__(self, corpus: Corpus, *, model: str = "auto", strategy: str = "default",
                  retrain_every: int = 1, refit: str = "scratch", seed: int = 0, features: Any = None,
                  committee_size: int = 5, model_options: dict | None = None,
                  featurizer_options: dict | None = None, embeddings: Any = None, threads: int | None = 1,
-                 e5_prefix: str | None = None, feature_views: dict[str, Any] | None = None,
-                 embedding_views: dict[str, Any] | None = None):
+                 e5_prefix: str | None = None, feature_views: dict[str, Any] | None = None):
         if corpus.task not in ("multiclass", "multilabel"):
             raise ValueError(f"ActiveLearner handles 'multiclass' and 'multilabel'; got task {corpus.task!r}")
         if not corpus.label_set:
@@ -111,12 +110,9 @@ class ActiveLearner:
                 raise ValueError(f"feature_views holds {sorted(feature_views)}; this learner needs "
                                  f"{list(E5_VIEWS) if self._choosing_prefix else [self.e5_prefix]} (one per prefix)")
             features = feature_views[self.e5_prefix]
-            if embedding_views is not None:
-                embeddings = embedding_views[self.e5_prefix]
         elif features is not None:
             self._choosing_prefix = False  # features made elsewhere: their prefix is not this learner's to change
         self._feature_views = feature_views
-        self._embedding_views = embedding_views if feature_views is not None else None
         self._position = {id_: i for i, id_ in enumerate(corpus.ids)}
         if len(self._position) != len(corpus):
             raise ValueError("corpus ids are not unique")
@@ -128,7 +124,6 @@ class ActiveLearner:
             raise ValueError(f"embeddings has {embeddings.shape[0]} rows for a corpus of {len(corpus)}")
         self._features = features
         self._embeddings = embeddings
-        self._embeddings_given = embeddings is not None
         self.threads = threads
         self.featurizer = None
         self.model: LinearModel | BootstrapCommittee | None = None
@@ -231,16 +226,17 @@ class ActiveLearner:
         self._choosing_prefix = False
         if chosen == self.e5_prefix:
             return
+        if self.strategy.needs & {"embeddings", "labeled_embeddings"}:
+            self.embeddings  # noqa: B018  (the passage view's geometry, kept: see below)
+        # k-means cold start and diverse batches keep clustering in the passage view: with the query view's
+        # geometry after a switch `default` did worse on sst2 and mr (AUC .8474 / .7920 against .8491 / .7951)
+        # and level on subj and chnsenticorp_htl (docs/label-efficiency.md, "The e5 prefix")
         self.e5_prefix = chosen
         if self._feature_views is not None:
             self._features = self._feature_views[chosen]
         else:
             self._features, self.featurizer = None, None  # featurized again, with the chosen prefix, when next used
         with self._lock:
-            if self._embedding_views is not None:
-                self._embeddings = self._embedding_views[chosen]
-            elif not self._embeddings_given:
-                self._embeddings = None
             self.model = None  # trained on the other view's columns: the retrain under way fits a new one
 
     # ---------------------------------------------------------------- teach

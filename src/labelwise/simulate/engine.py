@@ -189,7 +189,8 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
     from labelwise.features import make_featurizer
 
     start = time.perf_counter()
-    pool_views, test_views, geometry = {}, {}, {}  # per e5 prefix (one view, keyed None, without an e5 part)
+    pool_views, test_views = {}, {}  # per e5 prefix (one view, keyed None, without an e5 part)
+    embeddings = None
     needs_geometry = any(get_strategy(name).needs & {"embeddings", "labeled_embeddings"} for name in strategies)
     for prefix in (E5_VIEWS if choosing else (first_prefix,)):
         options = (featurizer_options or {}) if prefix is None else e5_prefix_options(spec.features, prefix,
@@ -197,8 +198,8 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
         featurizer = make_featurizer(spec.features, **options)
         pool_views[prefix] = featurizer.fit(train.texts).transform(train.texts)
         test_views[prefix] = featurizer.transform(test.texts)
-        if needs_geometry:  # shared by every learner below
-            geometry[prefix] = featurizer.geometry(pool_views[prefix])
+        if needs_geometry and embeddings is None:  # the first view's, shared by every learner below
+            embeddings = featurizer.geometry(pool_views[prefix])
     featurize_seconds = time.perf_counter() - start
     y_pool = train.label_matrix()
     y_test = test.label_matrix()
@@ -219,11 +220,10 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
         initial_ids = [train.ids[i] for i in start_rows]
         for name in strategies:
             learner = ActiveLearner(train, model=spec.name, strategy=name, retrain_every=0, refit=refit,
-                                    seed=seed, model_options=model_options,
+                                    seed=seed, embeddings=embeddings, model_options=model_options,
                                     e5_prefix="auto" if choosing else first_prefix,
-                                    **({"feature_views": pool_views, "embedding_views": geometry or None}
-                                       if choosing else {"features": pool_views[first_prefix],
-                                                         "embeddings": geometry.get(first_prefix)}))
+                                    **({"feature_views": pool_views} if choosing else
+                                       {"features": pool_views[first_prefix]}))
             learner.teach(initial_ids, [train.labels[i] for i in start_rows])
             curve = []
             for target in schedule:
