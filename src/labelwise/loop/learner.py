@@ -19,7 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from labelwise.data import Corpus, encode_labels
-from labelwise.loop.pipeline import ModelSpec, e5_prefix_options, plan_e5_prefix, resolve_model
+from labelwise.loop.pipeline import E5_PREFIXES, ModelSpec, e5_prefix_options, plan_e5_prefix, resolve_model
 from labelwise.loop.view_choice import PREFIX_CHOICE_AT, choose_view
 from labelwise.models import BootstrapCommittee, LinearModel
 from labelwise.strategies.registry import QueryContext, get_strategy
@@ -27,7 +27,6 @@ from labelwise.strategies.registry import QueryContext, get_strategy
 STATE_VERSION = 1
 REFIT_POLICIES = ("scratch", "warm")
 TIMING_KEYS = ("featurize", "fit", "score", "select")
-E5_VIEWS = ("passage", "query")  # the prefixes an "auto" choice compares, the one used first listed first
 
 
 #: what :meth:`ActiveLearner.save` writes; a folder holding anything else is not replaced
@@ -105,10 +104,10 @@ class ActiveLearner:
         #: the "auto" prefix decision once made: {"labels", "log_loss": {prefix: loss}, "chosen"}
         self.prefix_choice: dict | None = None
         if feature_views is not None:
-            if self.e5_prefix is None or not set(feature_views) >= (set(E5_VIEWS) if self._choosing_prefix
+            if self.e5_prefix is None or not set(feature_views) >= (set(E5_PREFIXES) if self._choosing_prefix
                                                                      else {self.e5_prefix}):
                 raise ValueError(f"feature_views holds {sorted(feature_views)}; this learner needs "
-                                 f"{list(E5_VIEWS) if self._choosing_prefix else [self.e5_prefix]} (one per prefix)")
+                                 f"{list(E5_PREFIXES) if self._choosing_prefix else [self.e5_prefix]} (one per prefix)")
             features = feature_views[self.e5_prefix]
         elif features is not None:
             self._choosing_prefix = False  # features made elsewhere: their prefix is not this learner's to change
@@ -204,14 +203,14 @@ class ActiveLearner:
 
         start = time.perf_counter()
         if self._feature_views is not None:
-            views = {prefix: self._feature_views[prefix][rows] for prefix in E5_VIEWS}
+            views = {prefix: self._feature_views[prefix][rows] for prefix in E5_PREFIXES}
         else:
             others = np.setdiff1d(np.arange(len(self.corpus)), rows)
             others = np.random.default_rng(self.seed).choice(others, min(2000, others.size), replace=False)
             fit_texts = [self.corpus.texts[i] for i in np.concatenate([rows, others])]
             texts = [self.corpus.texts[i] for i in rows]
             views = {}
-            for prefix in E5_VIEWS:
+            for prefix in E5_PREFIXES:
                 featurizer = make_featurizer(self.spec.features, **self._featurizer_options_for(prefix))
                 views[prefix] = featurizer.fit(fit_texts).transform(texts)
         self.timings["featurize"] += time.perf_counter() - start
@@ -219,8 +218,6 @@ class ActiveLearner:
         chosen, losses = choose_view(views, y, n_classes=len(self.corpus.label_set),
                                      classifier_options={**self.spec.classifier_options, **self.model_options},
                                      seed=self.seed, threads=self.threads)
-        if losses[chosen] >= losses[self.e5_prefix]:
-            chosen = self.e5_prefix  # a tie keeps the prefix in use
         self.timings["fit"] += time.perf_counter() - start
         self.prefix_choice = {"labels": int(len(rows)), "log_loss": losses, "chosen": chosen}
         self._choosing_prefix = False

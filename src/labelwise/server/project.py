@@ -117,14 +117,15 @@ def change_settings(store: Store, changes: dict[str, Any]) -> dict[str, Any]:
             raise ValueError("an NER project's CRF tagger has no e5 part; an e5 prefix does not apply")
         check_ner_settings(merged)
     else:
-        try:
-            check_model_settings(merged, store.texts(), task)
-        except ValueError as err:
-            kept = store.project.settings.get("e5_prefix")
-            if "e5 prefix" in str(err) and kept is not None and "e5_prefix" not in changes:
-                raise ValueError(f"{err} (this project's e5 prefix is {kept!r}: set it back to auto, e5_prefix None, "
-                                 "with the new model)") from None
-            raise
+        kept = store.project.settings.get("e5_prefix")
+        if kept is not None and "e5_prefix" not in changes and "model" in changes:
+            from labelwise.loop import resolve_model
+            from labelwise.loop.pipeline import has_e5_part
+
+            if not has_e5_part(resolve_model(merged["model"], store.texts(), task).features):
+                raise ValueError(f"model {merged['model']!r} has no e5 part, and this project's e5 prefix is {kept!r}: "
+                                 "set it back to auto (e5_prefix None) with the new model")
+        check_model_settings(merged, store.texts(), task)
     return store.update_settings(resolved)
 
 

@@ -15,8 +15,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from labelwise.data import Corpus
 from labelwise.loop import ActiveLearner, resolve_model
-from labelwise.loop.learner import E5_VIEWS
-from labelwise.loop.pipeline import e5_prefix_options, plan_e5_prefix
+from labelwise.loop.pipeline import E5_PREFIXES, e5_prefix_options, plan_e5_prefix
 from labelwise.loop.view_choice import PREFIX_CHOICE_AT, choose_view
 from labelwise.models import LinearModel
 from labelwise.strategies.registry import get_strategy
@@ -192,7 +191,7 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
     pool_views, test_views = {}, {}  # per e5 prefix (one view, keyed None, without an e5 part)
     embeddings = None
     needs_geometry = any(get_strategy(name).needs & {"embeddings", "labeled_embeddings"} for name in strategies)
-    for prefix in (E5_VIEWS if choosing else (first_prefix,)):
+    for prefix in (E5_PREFIXES if choosing else (first_prefix,)):
         options = (featurizer_options or {}) if prefix is None else e5_prefix_options(spec.features, prefix,
                                                                                        featurizer_options)
         featurizer = make_featurizer(spec.features, **options)
