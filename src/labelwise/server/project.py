@@ -73,14 +73,15 @@ def create_project(project_dir: str | os.PathLike, data: str | os.PathLike | Any
     return store
 
 
-def check_model_settings(settings: dict[str, Any], texts: Sequence[str], task: str) -> None:
+def check_model_settings(settings: dict[str, Any], texts: Sequence[str], task: str, *,
+                         spec: Any = None) -> None:
     """Refuse a model, strategy or e5 prefix a classification project cannot use, at creation rather than at
-    the first retraining (ValueError)."""
+    the first retraining (ValueError). ``spec``: the settings' model already resolved for these texts."""
     from labelwise.loop import resolve_model
     from labelwise.loop.pipeline import plan_e5_prefix
     from labelwise.strategies.registry import available_strategies
 
-    spec = resolve_model(settings.get("model", "auto"), texts, task)
+    spec = spec or resolve_model(settings.get("model", "auto"), texts, task)
     strategy = settings.get("strategy", "default")
     if strategy not in available_strategies(task):
         raise ValueError(f"unknown {task} strategy {strategy!r}; expected one of "
@@ -117,15 +118,16 @@ def change_settings(store: Store, changes: dict[str, Any]) -> dict[str, Any]:
             raise ValueError("an NER project's CRF tagger has no e5 part; an e5 prefix does not apply")
         check_ner_settings(merged)
     else:
-        kept = store.project.settings.get("e5_prefix")
-        if kept is not None and "e5_prefix" not in changes and "model" in changes:
-            from labelwise.loop import resolve_model
-            from labelwise.loop.pipeline import has_e5_part
+        from labelwise.loop import resolve_model
+        from labelwise.loop.pipeline import has_e5_part
 
-            if not has_e5_part(resolve_model(merged["model"], store.texts(), task).features):
-                raise ValueError(f"model {merged['model']!r} has no e5 part, and this project's e5 prefix is {kept!r}: "
-                                 "set it back to auto (e5_prefix None) with the new model")
-        check_model_settings(merged, store.texts(), task)
+        texts = store.texts()
+        spec = resolve_model(merged.get("model", "auto"), texts, task)  # one pass over the texts (auto: language)
+        kept = store.project.settings.get("e5_prefix")
+        if kept is not None and "e5_prefix" not in changes and not has_e5_part(spec.features):
+            raise ValueError(f"model {merged['model']!r} has no e5 part, and this project's e5 prefix is {kept!r}: "
+                             "set it back to auto (e5_prefix None) with the new model")
+        check_model_settings(merged, texts, task, spec=spec)
     return store.update_settings(resolved)
 
 
