@@ -22,6 +22,13 @@ k-means cold start, then margin with a diverse batch) plus any of these parts, o
   power sampling of the score (probability proportional to (1 - margin gap) ** B) instead of the top-n, or
   ``-bal`` the top-n taken round-robin over the predicted classes.
 
+``<strategy>+pl<T>w<W>`` is any registered strategy (``default`` with the options its model gets) whose learner
+also trains on the pool texts its model predicts with probability >= T / 100, weighted W / 100 (CEAL's
+pseudo-labels, :mod:`labelwise.models.self_training`), e.g. ``default+pl90w30``, ``random+pl90w30``;
+a suffix ``r<R>`` caps the pseudo-labels' total weight at R / 100 × the answers (``default+pl80w100r100``), a suffix ``m<N>`` adds
+none below N answers (``default+pl80w100r100m100``); ``+pl0w0`` turns them off (``default+pl0w0``: ``default``
+without the pseudo-labels its model gives binary tasks).
+
 Prints per variant the savings, the area under the mean curve and the worst gap to random (mean over seeds) over
 the curve.
 """
@@ -225,6 +232,26 @@ def variant(name: str) -> str:
     return name
 
 
+def pseudo_label_variant(name: str, model: str, texts: list[str], task: str) -> str:
+    """Register ``<strategy>+pl<T>w<W>`` (see the module docstring) and return it; other names unchanged."""
+    m = re.fullmatch(r"(.+)\+pl(\d+)w(\d+)(?:r(\d+))?(?:m(\d+))?", name)
+    if not m:
+        return name
+    from dataclasses import replace
+
+    from labelwise.loop.pipeline import resolve_model
+    from labelwise.strategies.registry import get_strategy
+
+    base = variant(m[1])
+    options = resolve_model(model, texts, task).strategy_options_for(base)
+    recipe = {"threshold": int(m[2]) / 100, "weight": int(m[3]) / 100,
+              "max_ratio": None if m[4] is None else int(m[4]) / 100, "min_answers": int(m[5] or 0)}
+    if recipe["threshold"] == 0:  # +pl0w0: no pseudo-labels (default as it was before them)
+        recipe = None
+    register_strategy(name, lambda: replace(get_strategy(base, **options), name=name, pseudo_labels=recipe))
+    return name
+
+
 def summarize(results: dict) -> list[str]:
     rand = np.asarray(results["curves"]["random"]["mean"])
     lines = [f"full {results['full_data_score']:.3f}  random@budget {rand[-1]:.3f}"]
@@ -232,7 +259,8 @@ def summarize(results: dict) -> list[str]:
         gap = np.asarray(c["mean"]) - rand
         sv = results["savings"][name]["savings"]
         lines.append(f"{name:28s} savings {sv if sv is None else round(sv, 2)!s:>5}  auc {c['auc']:.4f}  "
-                     f"worst gap {gap.min():+.3f} @ {c['labels'][int(gap.argmin())]}")
+                     f"worst gap {gap.min():+.3f} @ {c['labels'][int(gap.argmin())]}  "
+                     f"gaps@100-400 {' '.join(f'{g * 100:+.1f}' for g in gap[1:8])}")
     return lines
 
 
@@ -252,9 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     from labelwise.data import load_corpus
     from labelwise.simulate.engine import simulate
 
-    names = [variant(v) for v in args.variants.split(",")]
     kw = {"task": args.task, "require_labels": True}
     train = load_corpus(DATASETS / args.dataset / "train.jsonl", **kw)
+    names = [pseudo_label_variant(variant(v) if "+" not in v else v, args.model, train.texts, args.task)
+             for v in args.variants.split(",")]
     test = load_corpus(DATASETS / args.dataset / "test.jsonl", **kw)
     t0 = time.perf_counter()
     res = simulate(train, test, model=args.model, strategies=["random", *names], seeds=args.seeds,

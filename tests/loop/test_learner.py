@@ -206,3 +206,58 @@ def test_model_tuned_strategy_options_reach_the_default_strategy():
         picked_from_scores[model] = learner.strategy.last_scores is not None
     assert picked_from_scores == {"e5-tfidf-lr": True, "minilm-tfidf-lr": False}
     assert ActiveLearner(corpus, model="e5-tfidf-lr", strategy="margin").spec.strategy_options_for("margin") == {}
+
+
+def _strategy_with_pseudo_labels(monkeypatch, recipe):
+    """margin, asking the learner for pseudo-labels (registered for this test only)."""
+    from dataclasses import replace
+
+    from labelwise.strategies import registry
+
+    factory = lambda: replace(registry.get_strategy("margin"), name="margin-pl-test", pseudo_labels=recipe)  # noqa: E731
+    monkeypatch.setitem(registry._FACTORIES, "margin-pl-test", factory)
+    return "margin-pl-test"
+
+
+def test_a_strategy_with_pseudo_labels_trains_on_the_confident_pool_texts(monkeypatch):
+    corpus = _corpus()
+    name = _strategy_with_pseudo_labels(monkeypatch, {"threshold": 0.5, "weight": 0.5, "min_answers": 6})
+    learner = ActiveLearner(corpus, model="tfidf-lr", strategy=name, retrain_every=0, seed=1)
+    plain = ActiveLearner(corpus, model="tfidf-lr", strategy="margin", retrain_every=0, seed=1)
+    first = [f"t{i}" for i in range(3)]
+    for each in (learner, plain):
+        each.teach(first, [corpus.labels[i] for i in range(3)])
+        each.retrain()
+    assert learner.pseudo_labeled == 0  # 3 answers < min_answers
+    np.testing.assert_allclose(learner.predict_proba(), plain.predict_proba())
+    more = [f"t{i}" for i in range(3, 9)]
+    for each in (learner, plain):
+        each.teach(more, [corpus.labels[i] for i in range(3, 9)])
+        each.retrain()
+    assert 0 < learner.pseudo_labeled <= len(corpus) - 9
+    assert not np.allclose(learner.predict_proba(), plain.predict_proba())
+
+
+def test_a_bad_pseudo_label_recipe_fails_when_the_learner_is_made(monkeypatch):
+    name = _strategy_with_pseudo_labels(monkeypatch, {"threshold": 0.2})
+    with pytest.raises(ValueError, match="threshold"):
+        ActiveLearner(_corpus(), model="tfidf-lr", strategy=name)
+
+
+def test_pseudo_labels_for_binary_tasks_skip_a_three_class_corpus(monkeypatch):
+    corpus = _corpus()  # three classes
+    name = _strategy_with_pseudo_labels(monkeypatch, {"threshold": 0.5, "max_classes": 2})
+    learner = ActiveLearner(corpus, model="tfidf-lr", strategy=name, retrain_every=0)
+    assert learner.pseudo_labelling is not None and not learner.trains_on_pseudo_labels
+    learner.teach([f"t{i}" for i in range(9)], [corpus.labels[i] for i in range(9)])
+    learner.retrain()
+    assert learner.pseudo_labeled == 0
+
+
+def test_the_default_strategy_gets_binary_pseudo_labels_with_the_e5_stack_only():
+    from labelwise.loop.pipeline import BINARY_PSEUDO_LABELS, resolve_model
+
+    assert resolve_model("e5-tfidf-lr").strategy_options_for("default")["pseudo_labels"] == BINARY_PSEUDO_LABELS
+    assert BINARY_PSEUDO_LABELS["max_classes"] == 2
+    assert "pseudo_labels" not in resolve_model("tfidf-lr").strategy_options_for("default")
+    assert resolve_model("e5-tfidf-lr").strategy_options_for("margin") == {}

@@ -90,18 +90,19 @@ def test_baseline_gets_only_the_featurizer_options_its_model_takes():
     assert _accepted_options("minilm-lr", corpus, prefix) == {}
 
 
-def test_auto_prefix_runs_on_shared_views_and_scores_each_learner_on_its_own(monkeypatch):
+def _binary_views(monkeypatch, *, n_train: int, n_test: int, spread: float, seed: int, query_only: bool):
+    """A binary train / test split whose e5 "views" are fixed vectors: the label's sign plus noise of scale
+    ``spread`` for "query: " (and for "passage: " too unless ``query_only``: then pure noise there).
+    Returns (train, test, the prefixes in the order views were built)."""
     import labelwise.features as features
     from labelwise.data import Corpus
-    from labelwise.simulate import simulate
     from tests.loop.test_prefix_choice import _PrefixView
 
-    rng = np.random.default_rng(0)
-    n_train, n_test = 300, 100
+    rng = np.random.default_rng(seed)
     labels = np.array(["neg", "pos"])[rng.integers(0, 2, n_train + n_test)]
     signal = np.where(labels == "pos", 1.0, -1.0)[:, None] * np.ones((len(labels), 4)) \
-        + 0.8 * rng.normal(size=(len(labels), 4))
-    table = {"signal": signal, "noise": rng.normal(size=(len(labels), 4))}
+        + spread * rng.normal(size=(len(labels), 4))
+    table = {"signal": signal, "noise": rng.normal(size=(len(labels), 4)) if query_only else signal}
     built = []
 
     def make(name, **options):
@@ -114,7 +115,13 @@ def test_auto_prefix_runs_on_shared_views_and_scores_each_learner_on_its_own(mon
         return Corpus(ids=list(rows), texts=[f"text {i}" for i in rows], labels=list(labels[rows]),
                       label_set=["neg", "pos"])
 
-    train, test = corpus(np.arange(n_train)), corpus(np.arange(n_train, n_train + n_test))
+    return corpus(np.arange(n_train)), corpus(np.arange(n_train, n_train + n_test)), built
+
+
+def test_auto_prefix_runs_on_shared_views_and_scores_each_learner_on_its_own(monkeypatch):
+    from labelwise.simulate import simulate
+
+    train, test, built = _binary_views(monkeypatch, n_train=300, n_test=100, spread=0.8, seed=0, query_only=True)
     res = simulate(train, test, model="e5-tfidf-lr", strategies=["random", "margin"], initial=50, batch=50,
                    budget=150, seeds=2)
     assert built == ["passage", "query"]  # both views once, shared by every learner
@@ -129,3 +136,19 @@ def test_auto_prefix_runs_on_shared_views_and_scores_each_learner_on_its_own(mon
     assert fixed["e5_prefix"] == {"setting": "passage", "full_data": "passage", "chosen_at": None,
                                   "chosen": {"random": ["passage"]}}
     assert fixed["curves"]["random"]["mean"][-1] < 0.75
+
+
+def test_default_on_a_binary_e5_task_records_its_pseudo_labels_and_random_trains_without(monkeypatch):
+    from labelwise.simulate import simulate
+    from labelwise.simulate.report import markdown_report
+
+    n_train = 400
+    train, test, _ = _binary_views(monkeypatch, n_train=n_train, n_test=100, spread=1.5, seed=1, query_only=False)
+    res = simulate(train, test, model="e5-tfidf-lr", strategies=["random", "default"], initial=50, batch=50,
+                   budget=250, seeds=2)
+    record = res["pseudo_labels"]
+    assert list(record) == ["default"]  # random's learner trains on the answers alone
+    assert record["default"]["recipe"]["threshold"] == 0.8 and record["default"]["recipe"]["min_answers"] == 200
+    added = record["default"]["added_at_budget"]
+    assert len(added) == 2 and all(0 < a <= n_train - 250 for a in added)
+    assert "`default` also trains on the pool texts its model predicts with p ≥ 0.8" in markdown_report(res)

@@ -22,6 +22,7 @@ from labelwise.data import Corpus, encode_labels
 from labelwise.loop.pipeline import E5_PREFIXES, ModelSpec, e5_prefix_options, plan_e5_prefix, resolve_model
 from labelwise.loop.view_choice import PREFIX_CHOICE_AT, choose_view
 from labelwise.models import BootstrapCommittee, LinearModel
+from labelwise.models.self_training import PseudoLabelling, fit_with_pseudo_labels
 from labelwise.strategies.registry import QueryContext, get_strategy
 
 STATE_VERSION = 1
@@ -95,6 +96,9 @@ class ActiveLearner:
         self.spec: ModelSpec = resolve_model(model, corpus.texts, corpus.task)
         self.strategy_name = strategy
         self.strategy = get_strategy(strategy, **self.spec.strategy_options_for(strategy))
+        recipe = self.strategy.pseudo_labels
+        #: the strategy's pseudo-label recipe (None: the model trains on the answers alone)
+        self.pseudo_labelling = None if recipe is None else PseudoLabelling(**recipe)
         self.retrain_every, self.refit, self.seed = retrain_every, refit, seed
         self.committee_size = committee_size
         self.model_options = dict(model_options or {})
@@ -127,6 +131,8 @@ class ActiveLearner:
         self.featurizer = None
         self.model: LinearModel | BootstrapCommittee | None = None
         self.model_n_labels = 0
+        #: pool texts the last fit also trained on with the model's own labels (strategy.pseudo_labels)
+        self.pseudo_labeled = 0
         self.rounds = 0
         self.timings = dict.fromkeys(TIMING_KEYS, 0.0)
         self._lock = threading.RLock()
@@ -163,6 +169,12 @@ class ActiveLearner:
             raise KeyError(f"unknown id {err.args[0]!r}: not in this learner's corpus") from None
 
     # ------------------------------------------------------------- features
+    @property
+    def trains_on_pseudo_labels(self) -> bool:
+        """Whether retraining adds pseudo-labels: the strategy asks for them and they apply to this task."""
+        recipe = self.pseudo_labelling
+        return recipe is not None and recipe.applies_to(self.corpus.task, len(self.corpus.label_set))
+
     @property
     def features(self):
         """The feature matrix of the whole corpus, computed once (TF-IDF fit on all texts, or cached embeddings)."""
@@ -289,12 +301,20 @@ class ActiveLearner:
         y = encode_labels(answers, self.corpus.label_set, self.corpus.task)
         if self._choosing_prefix and len(order) >= PREFIX_CHOICE_AT:
             self._choose_prefix(np.asarray(order), y)
-        X = self.features[np.asarray(order)]
+        rows = np.asarray(order)
+        X = self.features[rows]
         start = time.perf_counter()
         model = self.model if (self.refit == "warm" and isinstance(self.model, LinearModel)) else None
         model = model or self._new_classifier()
         with threadpool_limits(limits=self.threads):
-            model.fit(X, y)
+            if self.trains_on_pseudo_labels and isinstance(model, LinearModel):
+                unlabeled = np.setdiff1d(np.arange(len(self.corpus)), rows)
+                self.pseudo_labeled = fit_with_pseudo_labels(model, X, y, self.features[unlabeled],
+                                                             self.pseudo_labelling,
+                                                             seed=self.seed + len(order))
+            else:
+                self.pseudo_labeled = 0
+                model.fit(X, y)
         self.timings["fit"] += time.perf_counter() - start
         with self._lock:
             self.model, self.model_n_labels = model, len(order)

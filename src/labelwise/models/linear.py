@@ -70,20 +70,27 @@ class LinearModel:
         return LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight=self.class_weight,
                                   warm_start=self.warm_start, random_state=self.seed, solver=solver)
 
-    def fit(self, X: ArrayLike, y: np.ndarray) -> LinearModel:
+    def fit(self, X: ArrayLike, y: np.ndarray, *, sample_weight: np.ndarray | None = None) -> LinearModel:
+        """Fit on (X, y); ``sample_weight`` (n,) scales each row's loss (e.g. pseudo-labels below 1)."""
         y = _check_xy(X, y, self.task, self.n_classes)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=float)
+            if sample_weight.shape != (X.shape[0],):
+                raise ValueError(f"sample_weight must have shape ({X.shape[0]},), got {sample_weight.shape}")
+            if not np.all(np.isfinite(sample_weight)) or (sample_weight < 0).any():
+                raise ValueError("sample_weight must be finite and >= 0")
         # One BLAS thread: these problems are small, and OpenBLAS threads on 2 busy cores made lbfgs ~50x
         # slower here (6 s instead of 0.12 s for 1,000 × 384).
         with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
             warnings.simplefilter("ignore", ConvergenceWarning)
             if self.task == "multiclass":
-                self._fit_multiclass(X, y)
+                self._fit_multiclass(X, y, sample_weight)
             else:
-                self._fit_multilabel(X, y)
+                self._fit_multilabel(X, y, sample_weight)
         return self
 
-    def _fit_multiclass(self, X: ArrayLike, y: np.ndarray) -> None:
-        counts = np.bincount(y, minlength=self.n_classes).astype(float)
+    def _fit_multiclass(self, X: ArrayLike, y: np.ndarray, sample_weight: np.ndarray | None = None) -> None:
+        counts = np.bincount(y, weights=sample_weight, minlength=self.n_classes).astype(float)
         self._constant = (counts + self.smoothing) / (counts.sum() + self.smoothing * self.n_classes)
         seen = np.flatnonzero(counts)
         if seen.size < 2:
@@ -92,19 +99,20 @@ class LinearModel:
         lr = self._estimators if isinstance(self._estimators, LogisticRegression) else None
         if lr is None or not self.warm_start or not np.array_equal(getattr(lr, "classes_", []), seen):
             lr = self._new_lr(X)
-        lr.fit(X, y)
+        lr.fit(X, y, sample_weight=sample_weight)
         self._estimators = lr
 
-    def _fit_multilabel(self, X: ArrayLike, Y: np.ndarray) -> None:
-        n = Y.shape[0]
-        positives = Y.sum(axis=0).astype(float)
+    def _fit_multilabel(self, X: ArrayLike, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> None:
+        weights = np.ones(Y.shape[0]) if sample_weight is None else sample_weight
+        n = weights.sum()
+        positives = weights @ Y.astype(float)
         self._constant = (positives + self.smoothing) / (n + 2 * self.smoothing)
         previous = self._estimators if isinstance(self._estimators, dict) else {}
         estimators: dict[int, LogisticRegression] = {}
         for j in np.flatnonzero((positives > 0) & (positives < n)):
             lr = previous.get(int(j)) if self.warm_start else None
             lr = lr or self._new_lr(X)
-            lr.fit(X, Y[:, j])
+            lr.fit(X, Y[:, j], sample_weight=sample_weight)
             estimators[int(j)] = lr
         self._estimators = estimators
 

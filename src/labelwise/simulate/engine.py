@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
@@ -147,6 +147,9 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
     tasks: every learner starts on "passage" and picks its prefix from its labels at
     :data:`~labelwise.loop.view_choice.PREFIX_CHOICE_AT` labels, see :class:`~labelwise.loop.ActiveLearner`;
     both views are featurized once and shared, and each learner is scored on the test view of its prefix).
+    results["pseudo_labels"] (only when some strategy's learner trains on pseudo-labels, as ``default`` does
+    on binary tasks with ``e5-tfidf-lr``): per such strategy its ``recipe`` and the count it added in the last
+    round of each seed (``added_at_budget``).
     results["e5_prefix"] records the setting, the prefix the full-data score used (chosen the same way on the
     whole pool) and each strategy's choice per seed.
 
@@ -211,6 +214,7 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
     full = LinearModel(train.task, len(label_set), **options).fit(pool_views[full_prefix], y_pool)
     full_data_score = score_predictions(train.task, y_test, full.predict_proba(test_views[full_prefix]))
     chosen_prefix: dict[str, list] = {s: [] for s in strategies}
+    pseudo_labels: dict[str, dict] = {}
 
     per_seed: dict[str, list[list[float]]] = {s: [] for s in strategies}
     seconds = {s: {"featurize": featurize_seconds, "fit": 0.0, "score": 0.0, "select": 0.0} for s in strategies}
@@ -235,6 +239,10 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
                 progress.on_step(f"{name} · seed {seed} · {target} labels")
             per_seed[name].append(curve)
             chosen_prefix[name].append(learner.e5_prefix)
+            if learner.trains_on_pseudo_labels:
+                record = pseudo_labels.setdefault(name, {"recipe": asdict(learner.pseudo_labelling),
+                                                         "added_at_budget": []})
+                record["added_at_budget"].append(learner.pseudo_labeled)
             for key in ("fit", "score", "select"):
                 seconds[name][key] += learner.timings[key]
 
@@ -268,6 +276,8 @@ def simulate(train: Corpus, test: Corpus, *, model: str = "auto",
         results["settings"]["e5_prefix"] = "auto" if choosing else first_prefix
         results["e5_prefix"] = {"setting": results["settings"]["e5_prefix"], "full_data": full_prefix,
                                 "chosen_at": PREFIX_CHOICE_AT if choosing else None, "chosen": chosen_prefix}
+    if pseudo_labels:
+        results["pseudo_labels"] = pseudo_labels
     if baseline is not None:
         results["baseline"] = baseline
     return results

@@ -79,6 +79,17 @@ def _prefix_lines(prefix: dict | None) -> list[str]:
             f"score used `{prefix['full_data']}`.", ""]
 
 
+def _pseudo_label_lines(pseudo: dict | None) -> list[str]:
+    """Which strategies' models also trained on their own confident predictions, as sentences."""
+    lines = []
+    for name, record in (pseudo or {}).items():
+        recipe, added = record["recipe"], record["added_at_budget"]
+        lines += [f"`{name}` also trains on the pool texts its model predicts with p ≥ {recipe['threshold']:g}, "
+                  f"labeled by the model, from {recipe['min_answers']} answers on (pseudo-labels; "
+                  f"{sum(added) / max(len(added), 1):.0f} of them at the budget, mean over seeds).", ""]
+    return lines
+
+
 def markdown_report(results: dict, *, max_rows: int = 12) -> str:
     """Tables: score per strategy at label counts, savings against random, area under curve, time split."""
     curves = results["curves"]
@@ -99,6 +110,7 @@ def markdown_report(results: dict, *, max_rows: int = 12) -> str:
         f"**{results['full_data_score']:.3f}**.",
         "",
         *_prefix_lines(results.get("e5_prefix")),
+        *_pseudo_label_lines(results.get("pseudo_labels")),
         "## Learning curves (mean ± std over seeds)",
         "",
         "![learning curves](curves.png)",
