@@ -154,6 +154,42 @@ def test_status_line_shows_the_trainers_embedding_stage(tmp_path, server_factory
             browser.close()
 
 
+def test_progress_panel_says_how_the_model_was_trained(tmp_path, server_factory):
+    """The last round's notes (e5 prefix and when it was chosen, pseudo-labels), injected into the real server's
+    answer, appear in the Progress panel's summary."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    data = tmp_path / "texts.jsonl"
+    data.write_text("".join(json.dumps({"id": f"t{i}", "text": f"text {i}"}) + "\n" for i in range(5)))
+    project = tmp_path / "proj"
+    assert main(["new", str(project), "--data", str(data), "--labels", "pos,neg", "--model", "tfidf-lr"]) == 0
+    server = server_factory(project, trainer="off")
+    notes = {"e5_prefix": "query", "prefix_chosen_at": 100, "pseudo_labels": 4321}
+
+    def with_notes(route):
+        body = route.fetch().json()
+        body["model"]["notes"] = notes
+        route.fulfill(json=body)
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(bypass_csp=True)
+            page.route("**/api/progress*", with_notes)
+            page.goto(server.url + "/")
+            page.wait_for_selector("#login-name", state="visible")
+            page.keyboard.type("erin")
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#login", state="hidden")
+            page.wait_for_function("document.querySelector('#status').textContent.includes('labeled')")
+            page.keyboard.press("p")
+            sync_api.expect(page.locator("#progress-summary")).to_contain_text("prefix")
+            summary = page.inner_text("#progress-summary")
+            assert 'e5\'s "query: " prefix (chosen from the labels at 100 answers)' in summary, summary
+            assert "also trained on 4,321 unlabeled texts it predicts with confidence" in summary, summary
+        finally:
+            browser.close()
+
+
 def test_progress_panel_shows_agreement_and_alpha_with_overlap(tmp_path, server_factory):
     """Two answers per text: the Progress panel counts the texts answered alike and gives Krippendorff's alpha."""
     from .conftest import login

@@ -321,3 +321,33 @@ def test_e5_prefix_reaches_the_projects_learner_and_bad_model_settings_are_refus
         assert learner.e5_prefix == "passage" and learner._choosing_prefix  # auto: chosen at 100 answers
     finally:
         store.close()
+
+
+def test_model_notes_say_the_prefix_and_the_pseudo_labels_where_they_apply():
+    from types import SimpleNamespace
+
+    from labelwise.server.trainer import model_notes
+
+    plain = SimpleNamespace(e5_prefix=None, prefix_choice=None, trains_on_pseudo_labels=False, pseudo_labeled=0)
+    assert model_notes(plain) == {}
+    fixed = SimpleNamespace(e5_prefix="passage", prefix_choice=None, trains_on_pseudo_labels=True, pseudo_labeled=0)
+    assert model_notes(fixed) == {"e5_prefix": "passage", "pseudo_labels": 0}
+    chosen = SimpleNamespace(e5_prefix="query", prefix_choice={"labels": 100, "chosen": "query"},
+                             trains_on_pseudo_labels=True, pseudo_labeled=1234)
+    assert model_notes(chosen) == {"e5_prefix": "query", "prefix_chosen_at": 100, "pseudo_labels": 1234}
+
+
+def test_progress_shows_the_last_rounds_model_notes(demo_store):
+    from labelwise.server.app import create_app
+    from tests.server.test_app import logged_in
+
+    store, _ = demo_store
+    trainer = Trainer(store, mode="thread").start()
+    try:
+        client = logged_in(create_app(store, trainer=trainer))
+        assert trainer.wait_idle(120) and trainer.rounds == 1
+        assert client.get("/api/progress").json()["model"]["notes"] == {}  # TF-IDF: no prefix; margin: none
+        trainer.model_notes = {"e5_prefix": "query", "prefix_chosen_at": 100, "pseudo_labels": 7}
+        assert client.get("/api/progress").json()["model"]["notes"]["pseudo_labels"] == 7
+    finally:
+        trainer.stop()

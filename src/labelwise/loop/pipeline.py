@@ -28,9 +28,9 @@ _CLASSIFIER_DEFAULTS = {
 # (CEAL-style, labelwise.models.self_training). Uncertainty picks leave the answers short of typical texts; these
 # put them back. 5 seeds: sst2 AUC .8491 -> .8522, mr .7951 -> .7965, subj .9179 -> .9180, chnsenticorp_htl
 # .8839 -> .8885, sms_spam .9902 -> .9901; with more classes mixed (trec6 .8741 -> .8672, ag_news .8827 -> .8848,
-# thucnews_titles .8101 -> .8116), so binary only; random picking gained nothing from the same pseudo-labels
-# (sst2, 10 seeds: AUC .8448 both). benchmarks/le_tune.py --variants default,default+pl80w100r100m200;
-# docs/label-efficiency.md, "Pseudo-labels".
+# thucnews_titles .8101 -> .8116, online_shopping_10cats .8125 -> .8156), so binary only; random picking gained
+# nothing from the same pseudo-labels (sst2, 10 seeds: AUC .8448 both). benchmarks/le_tune.py --variants
+# default+pl0w0,default+pl80w100r100m200; docs/label-efficiency.md, "Pseudo-labels".
 BINARY_PSEUDO_LABELS = {"threshold": 0.8, "weight": 1.0, "max_ratio": 1.0, "min_answers": 200, "max_classes": 2}
 _STRATEGY_DEFAULTS = {
     "e5-tfidf": {"default": {"cold_start_top_share": 0.0, "balanced_top_share": 0.2,

@@ -248,7 +248,8 @@ def create_app(store: Store, *, trainer: Any = None, require_token: bool = False
             "model": {"version": store.ranking_version, "rounds": len(runs),
                       "training": bool(trainer is not None and getattr(trainer, "running", False)),
                       "stage": getattr(trainer, "progress", None) if trainer is not None else None,
-                      "last_error": last_error},
+                      "last_error": last_error,
+                      "notes": getattr(trainer, "model_notes", None) if trainer is not None else None},
         }
 
     @app.get("/api/export")

@@ -57,6 +57,10 @@ class TrainResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: texts the round ranked: the pool's size, or the sample's (``TrainJob.sample``)
     n_ranked: int = 0
+    #: how the model was trained, for the Progress panel: ``e5_prefix`` (the prefix e5 read the texts behind,
+    #: with ``prefix_chosen_at``: the answers the "auto" choice was made at) and ``pseudo_labels`` (pool texts
+    #: the model also trained on with its own labels; see labelwise.models.self_training)
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------- worker side
@@ -271,7 +275,21 @@ def _finish_round(learner: Any, job: TrainJob, start: float, *, rows: np.ndarray
     ranking = learner.query(int(settings.get("ranked_size", 1000)))
     return TrainResult(n_labels=len(job.answers), ranking=[int(i) for i in ranking], proba=proba,
                        accuracy=accuracy, metric=metric, seconds=time.perf_counter() - start,
-                       timings=dict(getattr(learner, "timings", {})), n_ranked=len(learner.corpus))
+                       timings=dict(getattr(learner, "timings", {})), n_ranked=len(learner.corpus),
+                       notes=model_notes(learner))
+
+
+def model_notes(learner: Any) -> dict[str, Any]:
+    """:attr:`TrainResult.notes` of a retrained :class:`labelwise.loop.ActiveLearner` (keys only where they
+    apply: no e5 part, no prefix; a strategy without pseudo-labels, none)."""
+    notes: dict[str, Any] = {}
+    if learner.e5_prefix is not None:
+        notes["e5_prefix"] = learner.e5_prefix
+        if learner.prefix_choice is not None:
+            notes["prefix_chosen_at"] = learner.prefix_choice["labels"]
+    if learner.trains_on_pseudo_labels:
+        notes["pseudo_labels"] = learner.pseudo_labeled
+    return notes
 
 
 # ---------------------------------------------------------------------------------------- server side
@@ -298,6 +316,8 @@ class Trainer:
         self._executor: Executor | None = None
         self.rounds = 0
         self.last_error: str | None = None
+        #: :attr:`TrainResult.notes` of the last finished round (None before one has finished since start)
+        self.model_notes: dict[str, Any] | None = None
         self.running = False
         #: what the round in progress is doing, e.g. ``{"stage": "embedding texts (e5)", "done": 1200,
         #: "total": 50000}`` while the first round embeds the pool; None between rounds and in stages that
@@ -435,6 +455,7 @@ class Trainer:
         run_id = store.record_run(n_labels=result.n_labels, accuracy=result.accuracy,
                                   metric=result.metric, seconds=result.seconds, ranking=result.ranking)
         store.set_ranking(result.ranking, result.proba, version=run_id, n_labels=result.n_labels)
+        self.model_notes = dict(result.notes)
         self.rounds += 1
         if job.sample and result.n_ranked < job.n_items:  # it ranked a sample: now the whole pool
             self.request()

@@ -335,6 +335,20 @@ function metricLabel(metric) {
   return { micro_f1: "micro-F1", entity_f1: "entity F1" }[metric] || "accuracy";
 }
 
+// How the last model was trained (TrainResult.notes): the e5 prefix and its pseudo-labels.
+function modelNotesText(notes) {
+  if (!notes) return "";
+  let text = "";
+  if (notes.e5_prefix) {
+    text += ` The model reads texts behind e5's "${notes.e5_prefix}: " prefix` +
+      (notes.prefix_chosen_at ? ` (chosen from the labels at ${notes.prefix_chosen_at} answers).` : ".");
+  }
+  if (notes.pseudo_labels) {
+    text += ` It also trained on ${notes.pseudo_labels.toLocaleString()} unlabeled texts it predicts with confidence, labeled by itself.`;
+  }
+  return text;
+}
+
 function renderProgress(p) {
   const metricName = metricLabel(p.metric);
   $("progress-summary").textContent =
@@ -347,7 +361,8 @@ function renderProgress(p) {
     (p.model.rounds ? ` Model retrained ${p.model.rounds === 1 ? "once" : `${p.model.rounds} times`}.` : " Not trained yet.") +
     (stageText(p.model.stage) ? ` Training now: ${stageText(p.model.stage)}` +
       (p.model.rounds ? "." : " (each text is embedded once; until the first model is ready, texts come in random order).") : "") +
-    (p.model.last_error ? ` Last training error: ${p.model.last_error}` : "");
+    (p.model.last_error ? ` Last training error: ${p.model.last_error}` : "") +
+    modelNotesText(p.model.notes);
   const counts = $("counts");
   counts.replaceChildren();
   const max = Math.max(1, ...Object.values(p.counts));
