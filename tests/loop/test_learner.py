@@ -238,6 +238,19 @@ def test_a_strategy_with_pseudo_labels_trains_on_the_confident_pool_texts(monkey
     assert not np.allclose(learner.predict_proba(), plain.predict_proba())
 
 
+def test_pseudo_labels_are_looked_for_in_a_sample_of_a_large_pool(monkeypatch):
+    corpus = _corpus()
+    name = _strategy_with_pseudo_labels(monkeypatch, {"threshold": 0.5, "max_candidates": 10})
+    learner = ActiveLearner(corpus, model="tfidf-lr", strategy=name, retrain_every=0, seed=2)
+    learner.teach([f"t{i}" for i in range(9)], [corpus.labels[i] for i in range(9)])
+    learner.retrain()
+    plain = ActiveLearner(corpus, model="tfidf-lr", strategy="margin", retrain_every=0)
+    plain.teach([f"t{i}" for i in range(9)], [corpus.labels[i] for i in range(9)])
+    plain.retrain()
+    confident = int((plain.predict_proba(plain.unlabeled_ids).max(axis=1) >= 0.5).sum())
+    assert confident > 10 and 0 < learner.pseudo_labeled <= 10  # only 10 unlabeled texts were looked at
+
+
 def test_a_bad_pseudo_label_recipe_fails_when_the_learner_is_made(monkeypatch):
     name = _strategy_with_pseudo_labels(monkeypatch, {"threshold": 0.2})
     with pytest.raises(ValueError, match="threshold"):

@@ -25,7 +25,8 @@ def test_confident_pseudo_labels_by_hand():
 
 @pytest.mark.parametrize("kwargs, match", [({"threshold": 0.4}, "threshold"), ({"weight": 0.0}, "weight"),
                                            ({"max_ratio": 0.0}, "max_ratio"), ({"min_answers": -1}, "min_answers"),
-                                           ({"max_rows": 0}, "max_rows"), ({"max_classes": 1}, "max_classes")])
+                                           ({"max_rows": 0}, "max_rows"), ({"max_classes": 1}, "max_classes"),
+                                           ({"max_candidates": 0}, "max_candidates")])
 def test_recipe_rejects_bad_settings(kwargs, match):
     with pytest.raises(ValueError, match=match):
         PseudoLabelling(**kwargs)

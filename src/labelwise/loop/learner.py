@@ -308,10 +308,12 @@ class ActiveLearner:
         model = model or self._new_classifier()
         with threadpool_limits(limits=self.threads):
             if self.trains_on_pseudo_labels and isinstance(model, LinearModel):
+                recipe, rng = self.pseudo_labelling, np.random.default_rng(self.seed + len(order))
                 unlabeled = np.setdiff1d(np.arange(len(self.corpus)), rows)
-                self.pseudo_labeled = fit_with_pseudo_labels(model, X, y, self.features[unlabeled],
-                                                             self.pseudo_labelling,
-                                                             seed=self.seed + len(order))
+                if unlabeled.size > recipe.max_candidates:  # a huge pool: look for them in a sample
+                    unlabeled = np.sort(rng.choice(unlabeled, recipe.max_candidates, replace=False))
+                self.pseudo_labeled = fit_with_pseudo_labels(model, X, y, self.features[unlabeled], recipe,
+                                                             seed=int(rng.integers(2**31)))
             else:
                 self.pseudo_labeled = 0
                 model.fit(X, y)

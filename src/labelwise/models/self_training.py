@@ -24,8 +24,9 @@ class PseudoLabelling:
     pseudo-labels together weigh at most ``max_ratio`` × the number of answers (each then weighs less than
     ``weight``), so a model fitted on a few answers cannot be outvoted by thousands of its own guesses. Below
     ``min_answers`` answers no pseudo-labels are added. At most ``max_rows`` of them are used (a seeded random
-    subset of the confident texts), so a pool of millions keeps the fit small. With ``max_classes`` only
-    tasks with at most that many classes get pseudo-labels."""
+    subset of the confident texts), so a pool of millions keeps the fit small, and a learner predicts at most
+    ``max_candidates`` unlabeled texts (a seeded random subset) to find them. With ``max_classes`` only tasks
+    with at most that many classes get pseudo-labels."""
 
     threshold: float = 0.9
     weight: float = 0.3
@@ -33,6 +34,7 @@ class PseudoLabelling:
     min_answers: int = 0
     max_rows: int = 20_000
     max_classes: int | None = None
+    max_candidates: int = 100_000
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.threshold <= 1.0:
@@ -45,6 +47,8 @@ class PseudoLabelling:
             raise ValueError(f"pseudo-label min_answers must be >= 0, got {self.min_answers}")
         if self.max_rows < 1:
             raise ValueError(f"pseudo-label max_rows must be >= 1, got {self.max_rows}")
+        if self.max_candidates < 1:
+            raise ValueError(f"pseudo-label max_candidates must be >= 1, got {self.max_candidates}")
         if self.max_classes is not None and self.max_classes < 2:
             raise ValueError(f"pseudo-label max_classes must be >= 2 or None, got {self.max_classes}")
 
