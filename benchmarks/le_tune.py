@@ -22,6 +22,9 @@ k-means cold start, then margin with a diverse batch) plus any of these parts, o
   power sampling of the score (probability proportional to (1 - margin gap) ** B) instead of the top-n, or
   ``-bal`` the top-n taken round-robin over the predicted classes.
 
+``<strategy>@<option>=<value>[;...]`` is a registered strategy with the options its model gives it and these on
+top (JSON values), e.g. ``default@imbalanced_top_share=1.0``.
+
 ``<strategy>+pl<T>w<W>`` is any registered strategy (``default`` with the options its model gets) whose learner
 also trains on the pool texts its model predicts with probability >= T / 100, weighted W / 100 (CEAL's
 pseudo-labels, :mod:`labelwise.models.self_training`), e.g. ``default+pl90w30``, ``random+pl90w30``;
@@ -40,6 +43,7 @@ import json
 import re
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -232,13 +236,31 @@ def variant(name: str) -> str:
     return name
 
 
+def option_variant(name: str, model: str, texts: list[str], task: str) -> str:
+    """Register ``<strategy>@<option>=<value>[;<option>=<value>...]`` (see the module docstring) and return it;
+    other names unchanged."""
+    if "@" not in name:
+        return name
+    from labelwise.loop.pipeline import resolve_model
+    from labelwise.strategies.registry import get_strategy
+
+    base, _, assignments = name.partition("@")
+    options = resolve_model(model, texts, task).strategy_options_for(base)
+    for assignment in assignments.split(";"):
+        key, sep, value = assignment.partition("=")
+        if not sep:
+            raise SystemExit(f"cannot parse option {assignment!r} of {name!r}: expected option=value")
+        options[key] = json.loads(value)
+    get_strategy(base, **options)  # a misspelt option fails here, before the run
+    register_strategy(name, lambda: replace(get_strategy(base, **options), name=name))
+    return name
+
+
 def pseudo_label_variant(name: str, model: str, texts: list[str], task: str) -> str:
     """Register ``<strategy>+pl<T>w<W>`` (see the module docstring) and return it; other names unchanged."""
     m = re.fullmatch(r"(.+)\+pl(\d+)w(\d+)(?:r(\d+))?(?:m(\d+))?", name)
     if not m:
         return name
-    from dataclasses import replace
-
     from labelwise.loop.pipeline import resolve_model
     from labelwise.strategies.registry import get_strategy
 
@@ -282,8 +304,12 @@ def main(argv: list[str] | None = None) -> int:
 
     kw = {"task": args.task, "require_labels": True}
     train = load_corpus(DATASETS / args.dataset / "train.jsonl", **kw)
-    names = [pseudo_label_variant(variant(v) if "+" not in v else v, args.model, train.texts, args.task)
-             for v in args.variants.split(",")]
+    names = []
+    for v in args.variants.split(","):
+        if "@" in v:
+            names.append(option_variant(v, args.model, train.texts, args.task))
+        else:
+            names.append(pseudo_label_variant(variant(v) if "+" not in v else v, args.model, train.texts, args.task))
     test = load_corpus(DATASETS / args.dataset / "test.jsonl", **kw)
     t0 = time.perf_counter()
     res = simulate(train, test, model=args.model, strategies=["random", *names], seeds=args.seeds,
