@@ -28,7 +28,7 @@ top (JSON values), e.g. ``default@imbalanced_top_share=1.0``.
 ``<strategy>+pl<T>w<W>`` is any registered strategy (``default`` with the options its model gets) whose learner
 also trains on the pool texts its model predicts with probability >= T / 100, weighted W / 100 (CEAL's
 pseudo-labels, :mod:`labelwise.models.self_training`), e.g. ``default+pl90w30``, ``random+pl90w30``;
-a suffix ``r<R>`` caps the pseudo-labels' total weight at R / 100 × the answers (``default+pl80w100r100``), a suffix ``m<N>`` adds
+the strategy may be an ``@`` variant (``default@imbalanced_top_share=0.5+pl0w0``); a suffix ``r<R>`` caps the pseudo-labels' total weight at R / 100 × the answers (``default+pl80w100r100``), a suffix ``m<N>`` adds
 none below N answers (``default+pl80w100r100m100``); ``+pl0w0`` turns them off (``default+pl0w0``: ``default``
 without the pseudo-labels its model gives binary tasks).
 
@@ -264,7 +264,7 @@ def pseudo_label_variant(name: str, model: str, texts: list[str], task: str) -> 
     from labelwise.loop.pipeline import resolve_model
     from labelwise.strategies.registry import get_strategy
 
-    base = variant(m[1])
+    base = option_variant(m[1], model, texts, task) if "@" in m[1] else variant(m[1])
     options = resolve_model(model, texts, task).strategy_options_for(base)
     recipe = {"threshold": int(m[2]) / 100, "weight": int(m[3]) / 100,
               "max_ratio": None if m[4] is None else int(m[4]) / 100, "min_answers": int(m[5] or 0)}
@@ -304,12 +304,9 @@ def main(argv: list[str] | None = None) -> int:
 
     kw = {"task": args.task, "require_labels": True}
     train = load_corpus(DATASETS / args.dataset / "train.jsonl", **kw)
-    names = []
-    for v in args.variants.split(","):
-        if "@" in v:
-            names.append(option_variant(v, args.model, train.texts, args.task))
-        else:
-            names.append(pseudo_label_variant(variant(v) if "+" not in v else v, args.model, train.texts, args.task))
+    names = [pseudo_label_variant(v, args.model, train.texts, args.task) if "+" in v
+             else option_variant(v, args.model, train.texts, args.task) if "@" in v else variant(v)
+             for v in args.variants.split(",")]
     test = load_corpus(DATASETS / args.dataset / "test.jsonl", **kw)
     t0 = time.perf_counter()
     res = simulate(train, test, model=args.model, strategies=["random", *names], seeds=args.seeds,

@@ -240,7 +240,7 @@ def test_a_strategy_with_pseudo_labels_trains_on_the_confident_pool_texts(monkey
 
 def test_pseudo_labels_are_looked_for_in_a_sample_of_a_large_pool(monkeypatch):
     corpus = _corpus()
-    name = _strategy_with_pseudo_labels(monkeypatch, {"threshold": 0.5, "max_candidates": 10})
+    name = _strategy_with_pseudo_labels(monkeypatch, {"threshold": 0.5, "min_answers": 0, "max_candidates": 10})
     learner = ActiveLearner(corpus, model="tfidf-lr", strategy=name, retrain_every=0, seed=2)
     learner.teach([f"t{i}" for i in range(9)], [corpus.labels[i] for i in range(9)])
     learner.retrain()
@@ -259,7 +259,7 @@ def test_a_bad_pseudo_label_recipe_fails_when_the_learner_is_made(monkeypatch):
 
 def test_pseudo_labels_for_binary_tasks_skip_a_three_class_corpus(monkeypatch):
     corpus = _corpus()  # three classes
-    name = _strategy_with_pseudo_labels(monkeypatch, {"threshold": 0.5, "max_classes": 2})
+    name = _strategy_with_pseudo_labels(monkeypatch, {"threshold": 0.5, "min_answers": 0, "max_classes": 2})
     learner = ActiveLearner(corpus, model="tfidf-lr", strategy=name, retrain_every=0)
     assert learner.pseudo_labelling is not None and not learner.trains_on_pseudo_labels
     learner.teach([f"t{i}" for i in range(9)], [corpus.labels[i] for i in range(9)])

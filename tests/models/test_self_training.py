@@ -33,7 +33,7 @@ def test_recipe_rejects_bad_settings(kwargs, match):
 
 
 def test_row_weight_caps_the_total_at_max_ratio_times_the_answers():
-    assert PseudoLabelling(weight=0.3).row_weight(50, 3000) == 0.3
+    assert PseudoLabelling(weight=0.3, max_ratio=None).row_weight(50, 3000) == 0.3
     capped = PseudoLabelling(weight=1.0, max_ratio=1.0)
     assert capped.row_weight(50, 1000) == pytest.approx(0.05)  # 1000 × 0.05 = 50 answers' worth
     assert capped.row_weight(500, 100) == 1.0  # few confident texts: each keeps the full weight
@@ -57,7 +57,8 @@ def test_fit_with_pseudo_labels_adds_the_confident_pool_texts():
     labeled = np.arange(20)
     pool = np.arange(20, 400)
     model = LinearModel("multiclass", 2)
-    added = fit_with_pseudo_labels(model, X[labeled], y[labeled], X[pool], PseudoLabelling(threshold=0.9))
+    added = fit_with_pseudo_labels(model, X[labeled], y[labeled], X[pool],
+                                   PseudoLabelling(threshold=0.9, min_answers=20))
     plain = LinearModel("multiclass", 2).fit(X[labeled], y[labeled])
     expected, _ = confident_pseudo_labels(plain.predict_proba(X[pool]), threshold=0.9)
     assert added == expected.size > 100
@@ -72,11 +73,11 @@ def test_fit_with_pseudo_labels_respects_min_answers_max_rows_max_classes_and_sp
     assert fit_with_pseudo_labels(model, Xs[:20], y[:20], Xs[20:], PseudoLabelling(min_answers=21)) == 0
     plain = LinearModel("multiclass", 2).fit(Xs[:20], y[:20])
     np.testing.assert_allclose(model.predict_proba(Xs), plain.predict_proba(Xs))
-    assert fit_with_pseudo_labels(model, Xs[:20], y[:20], Xs[20:], PseudoLabelling(max_rows=7)) == 7
+    assert fit_with_pseudo_labels(model, Xs[:20], y[:20], Xs[20:], PseudoLabelling(max_rows=7, min_answers=0)) == 7
     assert fit_with_pseudo_labels(model, Xs[:20], y[:20], Xs[:0], PseudoLabelling()) == 0
     three = LinearModel("multiclass", 3)
-    assert fit_with_pseudo_labels(three, Xs[:20], y[:20], Xs[20:], PseudoLabelling(max_classes=2)) == 0
-    assert fit_with_pseudo_labels(three, Xs[:20], y[:20], Xs[20:], PseudoLabelling(max_classes=3)) > 0
+    assert fit_with_pseudo_labels(three, Xs[:20], y[:20], Xs[20:], PseudoLabelling(max_classes=2, min_answers=0)) == 0
+    assert fit_with_pseudo_labels(three, Xs[:20], y[:20], Xs[20:], PseudoLabelling(max_classes=3, min_answers=0)) > 0
 
 
 def test_fit_with_pseudo_labels_is_for_single_label_models():

@@ -30,13 +30,14 @@ _CLASSIFIER_DEFAULTS = {
 # .8839 -> .8885, sms_spam .9902 -> .9901; with more classes mixed (trec6 .8741 -> .8672, ag_news .8827 -> .8848,
 # thucnews_titles .8101 -> .8116, online_shopping_10cats .8125 -> .8156), so binary only; random picking gained
 # nothing from the same pseudo-labels (sst2, 10 seeds: AUC .8448 both). benchmarks/le_tune.py --variants
-# default+pl0w0,default+pl80w100r100m200; docs/label-efficiency.md, "Pseudo-labels".
+# 'default@imbalanced_top_share=0.5+pl0w0,default@imbalanced_top_share=0.5+pl80w100r100m200' (the imbalanced
+# share as it was then); docs/label-efficiency.md, "Pseudo-labels".
 BINARY_PSEUDO_LABELS = {"threshold": 0.8, "weight": 1.0, "max_ratio": 1.0, "min_answers": 200, "max_classes": 2}
 # Imbalanced binary tasks on the same model: the whole cold-start batch by margin (not half), because after 50
 # random labels the centered e5 stack already finds the boundary where the minority texts are, and k-means
 # representatives are mostly majority texts: AUC over sms_spam, chnsenticorp_htl and the four derived
 # imbalanced sets .9334 -> .9342, higher or level on all six (benchmarks/imbalanced_sets.py, then le_tune.py
-# --variants default,default@imbalanced_top_share=1.0; docs/label-efficiency.md, "Imbalanced binary tasks").
+# --variants default@imbalanced_top_share=0.5,default; docs/label-efficiency.md, "Imbalanced binary tasks").
 _STRATEGY_DEFAULTS = {
     "e5-tfidf": {"default": {"cold_start_top_share": 0.0, "balanced_top_share": 0.2, "imbalanced_top_share": 1.0,
                              "pseudo_labels": BINARY_PSEUDO_LABELS}},

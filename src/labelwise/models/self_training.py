@@ -26,12 +26,14 @@ class PseudoLabelling:
     ``min_answers`` answers no pseudo-labels are added. At most ``max_rows`` of them are used (a seeded random
     subset of the confident texts), so a pool of millions keeps the fit small, and a learner predicts at most
     ``max_candidates`` unlabeled texts (a seeded random subset) to find them. With ``max_classes`` only tasks
-    with at most that many classes get pseudo-labels."""
+    with at most that many classes get pseudo-labels. The defaults are the recipe measured for ``default``
+    (docs/label-efficiency.md, "Pseudo-labels"), ``labelwise.loop.pipeline.BINARY_PSEUDO_LABELS`` without its
+    binary-only ``max_classes``."""
 
-    threshold: float = 0.9
-    weight: float = 0.3
-    max_ratio: float | None = None
-    min_answers: int = 0
+    threshold: float = 0.8
+    weight: float = 1.0
+    max_ratio: float | None = 1.0
+    min_answers: int = 200
     max_rows: int = 20_000
     max_classes: int | None = None
     max_candidates: int = 100_000
@@ -94,6 +96,7 @@ def fit_with_pseudo_labels(model: LinearModel, X_labeled: ArrayLike, y: np.ndarr
     X = stack([X_labeled, X_unlabeled[rows]])
     if sparse.issparse(X):
         X = X.tocsr()
-    weights = np.concatenate([np.ones(X_labeled.shape[0]), np.full(rows.size, recipe.row_weight(X_labeled.shape[0], rows.size))])
+    n_answers = X_labeled.shape[0]
+    weights = np.concatenate([np.ones(n_answers), np.full(rows.size, recipe.row_weight(n_answers, rows.size))])
     model.fit(X, np.concatenate([np.asarray(y), classes]), sample_weight=weights)
     return int(rows.size)
