@@ -247,14 +247,17 @@ def test_baseline_model_reads_every_curve_against_its_random_run(tmp_path, datas
     assert "against random with minilm-lr" in printed
 
 
-@pytest.mark.parametrize(("task", "model", "message"), [
-    ("ner", "minilm-lr", "--baseline-model is for multiclass and multilabel"),
-    ("multiclass", "no-such-lr", "--baseline-model:"),
+@pytest.mark.parametrize(("task", "extra", "message"), [
+    ("ner", ["--baseline-model", "minilm-lr"], "--baseline-model is for multiclass and multilabel"),
+    ("multiclass", ["--baseline-model", "no-such-lr"], "--baseline-model:"),
+    ("ner", ["--e5-prefix", "query"], "--e5-prefix is for multiclass and multilabel simulations"),
+    ("ner", ["--embedding-backend", "onnx"], "--embedding-backend is for multiclass and multilabel simulations"),
 ])
-def test_bad_baseline_model_is_refused_before_the_run(tmp_path, datasets_dir, capsys, task, model, message):
+def test_settings_the_task_cannot_use_are_refused_before_the_run(tmp_path, datasets_dir, capsys, task, extra,
+                                                                 message):
     train = tmp_path / "train.jsonl"
     _slice(datasets_dir / "trec6" / "train.jsonl", train, 60)
-    code = main(["simulate", "--task", task, "--train", str(train), "--test", str(train), "--baseline-model", model,
+    code = main(["simulate", "--task", task, "--train", str(train), "--test", str(train), *extra,
                  "--out", str(tmp_path / "o"), "--quiet"])
     assert code == 2
     assert message in capsys.readouterr().err

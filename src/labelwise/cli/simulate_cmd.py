@@ -122,6 +122,11 @@ def run(args: argparse.Namespace) -> int:
     if args.baseline_model is not None and args.task == "ner":
         errors.print("[red]--baseline-model is for multiclass and multilabel simulations[/red]")
         return 2
+    for flag, value in (("--e5-prefix", args.e5_prefix), ("--embedding-backend", args.embedding_backend)):
+        if value is not None and args.task == "ner":
+            errors.print(f"[red]{flag} is for multiclass and multilabel simulations: the NER tagger (a CRF) "
+                         "embeds nothing[/red]", soft_wrap=True)
+            return 2
     problem = output_problem(args.out, kind="directory")
     if problem:
         errors.print(f"[red]--out {args.out}: {problem}[/red]", soft_wrap=True)
@@ -137,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     pool = min(len(train), args.pool_size or len(train))
     initial, batch, budget = (_resolve(a, pool) for a in (args.initial, args.batch, args.budget))
     featurizer_options = None
-    if (args.embedding_backend is not None or args.e5_prefix is not None) and args.task != "ner":
+    if args.embedding_backend is not None or args.e5_prefix is not None:
         from labelwise.loop import resolve_model
 
         try:
