@@ -82,7 +82,8 @@ def test_simulate_e5_prefix_reaches_the_e5_part_and_is_refused_without_one(tmp_p
     common = ["simulate", "--train", str(train), "--test", str(test), "--e5-prefix", "query", "--strategies", "margin",
               "--initial", "20", "--batch", "20", "--budget", "40", "--seeds", "1", "--out", str(out), "--quiet"]
     assert main([*common, "--model", "minilm-tfidf-lr"]) == 2
-    assert "--e5-prefix query does not fit model minilm-tfidf-lr, which has no e5 part" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--e5-prefix query does not fit model minilm-tfidf-lr" in err and "needs a model with an e5 part" in err
     assert not out.exists() and built == []
     assert main([*common, "--baseline-model", "minilm-tfidf-lr"]) == 0
     query = {"embedding_options": {"mode": "query"}}
@@ -337,3 +338,15 @@ def test_cli_e5_prefixes_are_the_librarys():
         e5_prefix_options("e5", "document")
     with pytest.raises(ValueError, match="not a prefix e5 reads"):
         e5_prefix_options("e5", "auto")  # chosen by the learner, not an option of the featurizer
+
+
+def test_simulate_refuses_an_auto_e5_prefix_for_multilabel_before_featurizing(tmp_path, datasets_dir, capsys):
+    train = tmp_path / "train.jsonl"
+    _slice(datasets_dir / "reuters21578_modapte" / "train.jsonl", train, 60)
+    out = tmp_path / "o"
+    code = main(["simulate", "--task", "multilabel", "--train", str(train), "--test", str(train), "--model", "e5-lr",
+                 "--e5-prefix", "auto", "--out", str(out), "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--e5-prefix auto does not fit model e5-lr (--task multilabel)" in err and "set passage or query" in err
+    assert not out.exists()

@@ -213,10 +213,13 @@ def _embedding_options_problem(args: argparse.Namespace, spec) -> str | None:
         part = (f"whose {embedding} part takes {', '.join(allowed)}" if allowed is not None
                 else "which has no embedding part")
         return f"--embedding-backend {args.embedding_backend} does not fit model {spec.name}{picked}, {part}"
-    if args.e5_prefix is not None and embedding != "e5":
-        return f"--e5-prefix {args.e5_prefix} does not fit model {spec.name}{picked}, which has no e5 part"
-    if args.e5_prefix == "auto" and args.task != "multiclass":
-        return f"--e5-prefix auto chooses from single-label answers; give passage or query for --task {args.task}"
+    if args.e5_prefix is not None:
+        from labelwise.loop.pipeline import plan_e5_prefix
+
+        try:  # the library's rules, said with the flag and the model they were checked against
+            plan_e5_prefix(spec.features, args.task, args.e5_prefix)
+        except ValueError as exc:
+            return f"--e5-prefix {args.e5_prefix} does not fit model {spec.name}{picked} (--task {args.task}): {exc}"
     return None
 
 
