@@ -350,3 +350,25 @@ def test_simulate_refuses_an_auto_e5_prefix_for_multilabel_before_featurizing(tm
     err = capsys.readouterr().err
     assert "--e5-prefix auto does not fit model e5-lr (--task multilabel)" in err and "set passage or query" in err
     assert not out.exists()
+
+
+def test_simulate_says_when_default_trained_on_pseudo_labels(tmp_path, monkeypatch, capsys):
+    """A binary task on the e5 stack (stand-in views): default's pseudo-labels reach results, report and console."""
+    from tests.simulate.test_engine import _binary_views
+
+    train, test, _ = _binary_views(monkeypatch, n_train=400, n_test=100, spread=1.5, seed=1, query_only=False)
+    paths = []
+    for name, corpus in (("train", train), ("test", test)):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps({"text": t, "label": y}) + "\n"
+                                for t, y in zip(corpus.texts, corpus.labels, strict=True)))
+        paths.append(path)
+    out = tmp_path / "run"
+    assert main(["simulate", "--train", str(paths[0]), "--test", str(paths[1]), "--model", "e5-tfidf-lr",
+                 "--strategies", "default", "--initial", "50", "--batch", "50", "--budget", "250", "--seeds", "1",
+                 "--out", str(out), "--quiet"]) == 0
+    record = json.loads((out / "results.json").read_text())["pseudo_labels"]["default"]
+    assert record["added_at_budget"][0] > 0
+    printed = capsys.readouterr().out
+    assert f"default also trained on pseudo-labels (pool texts its model predicts with p >= 0.8, from 200 answers): " \
+           f"{record['added_at_budget'][0]} at the budget" in printed

@@ -280,4 +280,9 @@ def _print_summary(console, results: dict, seconds: float, out: Path) -> None:
         stdout.print(f"e5 prefix auto: query chosen in {runs.count('query')} of {len(runs)} runs at "
                      f"{prefix['chosen_at']} labels (the rest kept passage); full data: {prefix['full_data']}",
                      soft_wrap=True)
+    for name, record in (results.get("pseudo_labels") or {}).items():
+        added = record["added_at_budget"]
+        stdout.print(f"{name} also trained on pseudo-labels (pool texts its model predicts with p >= "
+                     f"{record['recipe']['threshold']:g}, from {record['recipe']['min_answers']} answers): "
+                     f"{sum(added) / max(len(added), 1):.0f} at the budget (mean over seeds)", soft_wrap=True)
     console.print(f"wrote {out / 'results.json'}, {out / 'curves.png'}, {out / 'report.md'} in {seconds:.0f}s")
