@@ -351,3 +351,32 @@ def test_progress_shows_the_last_rounds_model_notes(demo_store):
         assert client.get("/api/progress").json()["model"]["notes"]["pseudo_labels"] == 7
     finally:
         trainer.stop()
+
+
+def test_quality_estimate_trains_each_fold_as_the_served_model_does(monkeypatch):
+    """With pseudo-labels, every fold's model gets them too, from unlabeled texts only (no held-out answer)."""
+    from labelwise.loop import ActiveLearner
+    from labelwise.models import self_training
+    from labelwise.server.trainer import estimate_quality
+    from tests.loop.test_learner import _corpus, _strategy_with_pseudo_labels
+
+    corpus = _corpus(90)
+    calls = []
+    real = self_training.fit_with_pseudo_labels
+
+    def spy(model, X_labeled, y, X_unlabeled, recipe, *, seed=0):
+        calls.append((X_labeled.shape[0], X_unlabeled.shape[0]))
+        return real(model, X_labeled, y, X_unlabeled, recipe, seed=seed)
+
+    monkeypatch.setattr(self_training, "fit_with_pseudo_labels", spy)
+    answers = {f"t{i}": corpus.labels[i] for i in range(30)}
+    plain = ActiveLearner(corpus, model="tfidf-lr", strategy="margin", retrain_every=0)
+    plain.teach(list(answers), list(answers.values()))
+    score, _ = estimate_quality(plain)
+    assert calls == [] and 0 <= score <= 1
+    name = _strategy_with_pseudo_labels(monkeypatch, {"threshold": 0.5, "min_answers": 0})
+    learner = ActiveLearner(corpus, model="tfidf-lr", strategy=name, retrain_every=0)
+    learner.teach(list(answers), list(answers.values()))
+    score, metric = estimate_quality(learner, folds=5)
+    assert metric == "accuracy" and 0 <= score <= 1
+    assert len(calls) == 5 and all(n_train == 24 and n_pool == 60 for n_train, n_pool in calls)

@@ -155,9 +155,14 @@ def _load_pool(url: str) -> tuple[list[int], list[str]]:
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
+#: unlabeled texts (a seeded sample) the quality estimate's folds look for pseudo-labels in
+QUALITY_PSEUDO_LABEL_POOL = 5_000
+
+
 def estimate_quality(learner: Any, *, folds: int = 5, seed: int = 0) -> tuple[float | None, str]:
     """Cross-validated score of the learner's model family on its labels so far: accuracy (multiclass) or
-    micro-F1 (multilabel). None while there are too few labels (under 10, or fewer than 2 classes with 2
+    micro-F1 (multilabel). When the learner trains on pseudo-labels, so does each fold's model (from a sample of
+    at most :data:`QUALITY_PSEUDO_LABEL_POOL` unlabeled texts; the held-out answers are never among them). None while there are too few labels (under 10, or fewer than 2 classes with 2
     labels each). A class answered once cannot be both trained on and tested: its text joins every training
     fold and is never scored, so one rare answer does not blank the estimate."""
     from sklearn.metrics import f1_score
@@ -165,6 +170,7 @@ def estimate_quality(learner: Any, *, folds: int = 5, seed: int = 0) -> tuple[fl
 
     from labelwise.data import encode_labels
     from labelwise.models import LinearModel
+    from labelwise.models.self_training import fit_with_pseudo_labels
 
     task = learner.corpus.task
     metric = "accuracy" if task == "multiclass" else "micro_f1"
@@ -187,9 +193,20 @@ def estimate_quality(learner: Any, *, folds: int = 5, seed: int = 0) -> tuple[fl
         splits = KFold(n_splits=min(folds, len(answers) // 2), shuffle=True, random_state=seed).split(positions)
     X = learner.features[positions]
     options = dict(learner.spec.classifier_options)
+    pool = None
+    if learner.trains_on_pseudo_labels:  # each fold's model trains as the served one does (self_training)
+        unlabeled = learner.unlabeled_positions
+        if unlabeled.size > QUALITY_PSEUDO_LABEL_POOL:
+            unlabeled = np.sort(np.random.default_rng(seed).choice(unlabeled, QUALITY_PSEUDO_LABEL_POOL,
+                                                                   replace=False))
+        pool = learner.features[unlabeled]
     correct, total, preds, truth = 0, 0, [], []
     for train, test in splits:
-        model = LinearModel(task, len(learner.corpus.label_set), **options).fit(X[train], y[train])
+        model = LinearModel(task, len(learner.corpus.label_set), **options)
+        if pool is None:
+            model.fit(X[train], y[train])
+        else:
+            fit_with_pseudo_labels(model, X[train], y[train], pool, learner.pseudo_labelling, seed=seed)
         proba = model.predict_proba(X[test])
         if task == "multiclass":
             correct += int((proba.argmax(axis=1) == y[test]).sum())
