@@ -119,13 +119,12 @@ def run(args: argparse.Namespace) -> int:
         what = f"unknown for --task {args.task}: {', '.join(unknown)}" if unknown else "no strategy given"
         errors.print(f"[red]--strategies: {what}[/red]; expected some of {', '.join(valid)}", soft_wrap=True)
         return 2
-    if args.baseline_model is not None and args.task == "ner":
-        errors.print("[red]--baseline-model is for multiclass and multilabel simulations[/red]")
-        return 2
-    for flag, value in (("--e5-prefix", args.e5_prefix), ("--embedding-backend", args.embedding_backend)):
+    no_embedding = ": the NER tagger (a CRF) embeds nothing"
+    for flag, value, why in (("--baseline-model", args.baseline_model, ""),
+                             ("--e5-prefix", args.e5_prefix, no_embedding),
+                             ("--embedding-backend", args.embedding_backend, no_embedding)):
         if value is not None and args.task == "ner":
-            errors.print(f"[red]{flag} is for multiclass and multilabel simulations: the NER tagger (a CRF) "
-                         "embeds nothing[/red]", soft_wrap=True)
+            errors.print(f"[red]{flag} is for multiclass and multilabel simulations{why}[/red]", soft_wrap=True)
             return 2
     problem = output_problem(args.out, kind="directory")
     if problem:

@@ -161,10 +161,11 @@ QUALITY_PSEUDO_LABEL_POOL = 5_000
 
 def estimate_quality(learner: Any, *, folds: int = 5, seed: int = 0) -> tuple[float | None, str]:
     """Cross-validated score of the learner's model family on its labels so far: accuracy (multiclass) or
-    micro-F1 (multilabel). When the learner trains on pseudo-labels, so does each fold's model (from a sample of
-    at most :data:`QUALITY_PSEUDO_LABEL_POOL` unlabeled texts; the held-out answers are never among them). None while there are too few labels (under 10, or fewer than 2 classes with 2
+    micro-F1 (multilabel). None while there are too few labels (under 10, or fewer than 2 classes with 2
     labels each). A class answered once cannot be both trained on and tested: its text joins every training
-    fold and is never scored, so one rare answer does not blank the estimate."""
+    fold and is never scored, so one rare answer does not blank the estimate. When the learner trains on
+    pseudo-labels, so does each fold's model (found in a sample of at most :data:`QUALITY_PSEUDO_LABEL_POOL`
+    unlabeled texts, where no held-out answer can be)."""
     from sklearn.metrics import f1_score
     from sklearn.model_selection import KFold, StratifiedKFold
 
