@@ -3,7 +3,12 @@ import pytest
 from scipy import sparse
 
 from labelwise.models import LinearModel
-from labelwise.models.self_training import PseudoLabelling, confident_pseudo_labels, fit_with_pseudo_labels
+from labelwise.models.self_training import (
+    PseudoLabelling,
+    at_most,
+    confident_pseudo_labels,
+    fit_with_pseudo_labels,
+)
 
 
 def _two_blobs(n=400, seed=0):
@@ -84,3 +89,12 @@ def test_fit_with_pseudo_labels_is_for_single_label_models():
     X, y = _two_blobs(40)
     with pytest.raises(ValueError, match="single-label"):
         fit_with_pseudo_labels(LinearModel("multilabel", 2), X, np.eye(2)[y], X, PseudoLabelling())
+
+
+def test_at_most_keeps_a_small_set_and_samples_a_large_one_seeded():
+    rows = np.array([9, 3, 7])
+    np.testing.assert_array_equal(at_most(rows, 3, np.random.default_rng(0)), rows)  # as given, untouched
+    big = np.arange(100, 200)
+    picked = at_most(big, 10, np.random.default_rng(1))
+    assert picked.size == 10 and np.all(np.diff(picked) > 0) and set(picked) <= set(big)
+    np.testing.assert_array_equal(picked, at_most(big, 10, np.random.default_rng(1)))

@@ -22,7 +22,7 @@ from labelwise.data import Corpus, encode_labels
 from labelwise.loop.pipeline import E5_PREFIXES, ModelSpec, e5_prefix_options, plan_e5_prefix, resolve_model
 from labelwise.loop.view_choice import PREFIX_CHOICE_AT, choose_view
 from labelwise.models import BootstrapCommittee, LinearModel
-from labelwise.models.self_training import PseudoLabelling, fit_with_pseudo_labels
+from labelwise.models.self_training import PseudoLabelling, at_most, fit_with_pseudo_labels
 from labelwise.strategies.registry import QueryContext, get_strategy
 
 STATE_VERSION = 1
@@ -309,9 +309,8 @@ class ActiveLearner:
         with threadpool_limits(limits=self.threads):
             if self.trains_on_pseudo_labels and isinstance(model, LinearModel):
                 recipe, rng = self.pseudo_labelling, np.random.default_rng(self.seed + len(order))
-                unlabeled = np.setdiff1d(np.arange(len(self.corpus)), rows)
-                if unlabeled.size > recipe.max_candidates:  # a huge pool: look for them in a sample
-                    unlabeled = np.sort(rng.choice(unlabeled, recipe.max_candidates, replace=False))
+                # a huge pool: look for them in a sample
+                unlabeled = at_most(np.setdiff1d(np.arange(len(self.corpus)), rows), recipe.max_candidates, rng)
                 self.pseudo_labeled = fit_with_pseudo_labels(model, X, y, self.features[unlabeled], recipe,
                                                              seed=int(rng.integers(2**31)))
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -56,7 +57,7 @@ class ModelSpec:
 
     def strategy_options_for(self, strategy: str) -> dict:
         """Options that ``get_strategy(strategy, ...)`` should get with this model (empty for most pairs)."""
-        return dict(self.strategy_options.get(strategy, {}))
+        return copy.deepcopy(self.strategy_options.get(strategy, {}))  # nested dicts too: callers may edit theirs
 
 
 def resolve_model(name: str, texts: Sequence[str] = (), task: str = "multiclass") -> ModelSpec:
@@ -72,7 +73,7 @@ def resolve_model(name: str, texts: Sequence[str] = (), task: str = "multiclass"
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
     return ModelSpec(name=name, features=features, classifier=classifier,
                      classifier_options=dict(_CLASSIFIER_DEFAULTS[features]),
-                     strategy_options={k: dict(v) for k, v in _STRATEGY_DEFAULTS.get(features, {}).items()})
+                     strategy_options=copy.deepcopy(_STRATEGY_DEFAULTS.get(features, {})))
 
 
 #: multilingual-e5's input prefixes (``E5Featurizer(mode=...)``)

@@ -65,6 +65,15 @@ class PseudoLabelling:
         return min(self.weight, self.max_ratio * n_answers / n_pseudo)
 
 
+def at_most(rows: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
+    """``rows`` when there are at most ``limit`` of them, else a random subset of ``limit`` (drawn from ``rng``),
+    ascending: where a pool too large to use whole is sampled (candidates, pseudo-labels, estimate folds)."""
+    rows = np.asarray(rows)
+    if rows.size <= limit:
+        return rows
+    return np.sort(rng.choice(rows, size=limit, replace=False))
+
+
 def confident_pseudo_labels(proba: np.ndarray, *, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """(rows, classes) of the rows of ``proba`` (n, C; single-label probabilities) whose largest probability is
     at least ``threshold``, with that class. Both int64, rows ascending."""
@@ -89,9 +98,8 @@ def fit_with_pseudo_labels(model: LinearModel, X_labeled: ArrayLike, y: np.ndarr
     rows, classes = confident_pseudo_labels(model.predict_proba(X_unlabeled), threshold=recipe.threshold)
     if rows.size == 0:
         return 0
-    if rows.size > recipe.max_rows:
-        keep = np.sort(np.random.default_rng(seed).choice(rows.size, size=recipe.max_rows, replace=False))
-        rows, classes = rows[keep], classes[keep]
+    keep = at_most(np.arange(rows.size), recipe.max_rows, np.random.default_rng(seed))
+    rows, classes = rows[keep], classes[keep]
     stack = sparse.vstack if sparse.issparse(X_labeled) else np.vstack
     X = stack([X_labeled, X_unlabeled[rows]])
     if sparse.issparse(X):

@@ -171,7 +171,7 @@ def estimate_quality(learner: Any, *, folds: int = 5, seed: int = 0) -> tuple[fl
 
     from labelwise.data import encode_labels
     from labelwise.models import LinearModel
-    from labelwise.models.self_training import fit_with_pseudo_labels
+    from labelwise.models.self_training import at_most, fit_with_pseudo_labels
 
     task = learner.corpus.task
     metric = "accuracy" if task == "multiclass" else "micro_f1"
@@ -196,10 +196,7 @@ def estimate_quality(learner: Any, *, folds: int = 5, seed: int = 0) -> tuple[fl
     options = dict(learner.spec.classifier_options)
     pool = None
     if learner.trains_on_pseudo_labels:  # each fold's model trains as the served one does (self_training)
-        unlabeled = learner.unlabeled_positions
-        if unlabeled.size > QUALITY_PSEUDO_LABEL_POOL:
-            unlabeled = np.sort(np.random.default_rng(seed).choice(unlabeled, QUALITY_PSEUDO_LABEL_POOL,
-                                                                   replace=False))
+        unlabeled = at_most(learner.unlabeled_positions, QUALITY_PSEUDO_LABEL_POOL, np.random.default_rng(seed))
         pool = learner.features[unlabeled]
     correct, total, preds, truth = 0, 0, [], []
     for train, test in splits:
